@@ -1,0 +1,159 @@
+"""The shared base of every bolt-on adapter reached over HTTP.
+
+One ``httpx.AsyncClient`` per backend, opened in ``__aenter__`` (the app's
+lifespan enters it) and closed in ``aclose()``. Every call goes through
+``request()``, the one place that maps httpx exceptions and error statuses
+into the ``adapters.errors`` tree, so resilience (retries, breaker,
+bulkhead) has one seam to wrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+import orjson
+
+from adapters.errors import (
+    BackendError,
+    BackendNotFound,
+    BackendRejected,
+    BackendTimeout,
+    BackendUnavailable,
+)
+
+QueryParams = Mapping[str, str | int | list[str]]
+
+
+class HttpBackend:
+    """A bolt-on reached over HTTP with one pooled keep-alive client.
+
+    Args:
+        service: the backend's name as clients see it in ``extensions.service``.
+        base_url: the bolt-on's base URL (a deployment setting, never a constant).
+        headers: credentials and fixed headers sent with every call.
+        timeout: the whole budget of one call, in seconds.
+        max_connections: the keep-alive pool size, sized for the fan-out.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 2.0,
+        max_connections: int = 64,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.service = service
+        self.base_url = base_url
+        self._headers = dict(headers or {})
+        self._timeout = timeout
+        self._max_connections = max_connections
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 1.0)),
+                limits=httpx.Limits(
+                    max_connections=self._max_connections,
+                    max_keepalive_connections=self._max_connections,
+                ),
+                transport=self._transport,
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise BackendUnavailable(self.service, "client is closed")
+        return self._client
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Call the bolt-on and return its decoded JSON body.
+
+        Raises:
+            BackendTimeout: the call took longer than its budget.
+            BackendUnavailable: connection failure, 429 or 5xx.
+            BackendNotFound: 404.
+            BackendRejected: any other 4xx.
+        """
+        content = orjson.dumps(json) if json is not None else None
+        send_headers = dict(headers or {})
+        if content is not None:
+            send_headers["Content-Type"] = "application/json"
+        try:
+            response = await self.client.request(
+                method, path, params=params, content=content, headers=send_headers
+            )
+        except httpx.TimeoutException as exc:
+            raise BackendTimeout(self.service, "timed out") from exc
+        except httpx.HTTPError as exc:
+            # The exception text can hold the URL; keep only its class name.
+            raise BackendUnavailable(self.service, type(exc).__name__) from exc
+        return self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status < 400:
+            if not response.content:
+                return None
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError as exc:
+                raise BackendUnavailable(self.service, "invalid JSON", status=status) from exc
+        if status == 404:
+            raise BackendNotFound(self.service, "not found", status=status)
+        if status == 429 or status >= 500:
+            raise BackendUnavailable(
+                self.service,
+                f"HTTP {status}",
+                status=status,
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+            )
+        raise BackendRejected(self.service, f"HTTP {status}", status=status)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def chunks(items: list[str], size: int) -> list[list[str]]:
+    """Split ``items`` into consecutive slices of at most ``size``."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+__all__ = ["BackendError", "HttpBackend", "chunks"]

@@ -1,0 +1,162 @@
+"""The ``gateway`` command line: serve, demo, simulators, seed, schema, check."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import TaskID
+
+from gateway.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="GraphQL integration gateway: one endpoint over the core and its bolt-ons.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML settings file (also GATEWAY_CONFIG)."),
+]
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        console.print("[red]Invalid settings:[/red]")
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            console.print(f"  GATEWAY_{key.upper()}: {error['msg']}")
+        raise typer.Exit(2) from None
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [default: 1].")] = None,
+) -> None:
+    """Serve the gateway with uvicorn."""
+    import uvicorn
+
+    settings = _settings(config, host=host, port=port, workers=workers)
+    if config is not None:
+        # Worker processes re-read settings from the environment.
+        os.environ["GATEWAY_CONFIG"] = str(config)
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"GATEWAY_{name}"] = str(value)
+    uvicorn.run(
+        "gateway.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL)."""
+    from schema import build_schema
+
+    typer.echo(build_schema().as_str())
+
+
+@app.command()
+def seed(
+    config: ConfigOption = None,
+    scale: Annotated[float, typer.Option(help="1 = 1,000 customers, 20,000 orders.")] = 1.0,
+    reset: Annotated[bool, typer.Option(help="Delete existing core rows first.")] = False,
+) -> None:
+    """Create the core tables if missing and fill them with deterministic demo data."""
+    settings = _settings(config)
+    summary = asyncio.run(_seed(settings, scale=scale, reset=reset))
+    console.print(f"[green]seeded[/green] {summary}")
+
+
+async def _seed(settings: Settings, *, scale: float, reset: bool) -> object:
+    from adapters.core import CoreAdapter
+    from simulators.seed import seed as run_seed
+
+    _ensure_sqlite_folder(settings.core_database_url)
+    with _progress() as report:
+        async with CoreAdapter(settings.core_database_url) as core:
+            await core.create_schema()
+            return await run_seed(core, scale=scale, reset=reset, progress=report)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress reporter ``(stage, done, total)`` drawn with rich bars."""
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        yield report
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + ":memory:"):
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+@app.command()
+def demo(
+    config: ConfigOption = None,
+    port: Annotated[int | None, typer.Option(help="Gateway port [default: 8000].")] = None,
+    scale: Annotated[float, typer.Option(help="Seed scale on first run.")] = 1.0,
+) -> None:
+    """Run the embedded core, the three bolt-on simulators and the gateway together."""
+    from gateway.demo import prepare_core, run_demo
+    from gateway.logs import configure_logging
+
+    settings = _settings(config, port=port)
+    configure_logging(settings)
+    _ensure_sqlite_folder(settings.core_database_url)
+
+    def started(info: dict[str, object]) -> None:
+        console.print()
+        console.print(f"[bold green]GraphiQL:[/bold green] {info['graphiql']}")
+        console.print(
+            f"bolt-on simulators: pricing {info['pricing']}, crm {info['crm']}, "
+            f"shipping {info['shipping']}"
+        )
+        console.print(f"core: {settings.core_database_url}")
+        console.print("Press Ctrl+C to stop.")
+
+    with _progress() as report:
+        seeded_orders = asyncio.run(prepare_core(settings, scale=scale, progress=report))
+    asyncio.run(run_demo(settings, seeded_orders=seeded_orders, started=started))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""The ``/graphql`` endpoint, following the GraphQL-over-HTTP specification.
+
+- POST with ``Content-Type: application/json`` runs any operation;
+- GET with ``?query=`` runs queries only (a mutation over GET is a 405);
+- a browser's GET without a query gets GraphiQL (when enabled);
+- ``Accept: application/graphql-response+json`` gets that media type, and a
+  request error (unparsable or invalid document) is then a 400, as the
+  specification asks; ``application/json`` keeps the traditional 200;
+- websockets (graphql-transport-ws) go to strawberry's view.
+
+We own the HTTP side instead of using strawberry's view so that body limits,
+idempotency keys, persisted queries and auth have one place to hook in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from gateway.context import Context
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+
+
+class RequestRejected(Exception):
+    """The HTTP request cannot be run at all (before GraphQL execution)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    """The parameters of one GraphQL request, validated."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def parse_params(params: Any) -> GraphQLRequest:
+    """Validate the request parameters' shapes; errors name the parameter."""
+    if not isinstance(params, dict):
+        raise RequestRejected(400, "the body must be a JSON object (batching is not supported)")
+    query = params.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestRejected(400, "query: a non-empty string is required")
+    variables = params.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestRejected(400, "variables: must be a JSON object")
+    operation_name = params.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestRejected(400, "operationName: must be a string")
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestRejected(400, "extensions: must be a JSON object")
+    return GraphQLRequest(query, variables, operation_name, extensions)
+
+
+def _json_param(value: str | None, name: str) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise RequestRejected(400, f"{name}: is not valid JSON") from exc
+
+
+def wants_graphql_response_json(accept: str) -> bool:
+    """True when the client lists the new media type before (or instead of) plain JSON."""
+    if not accept:
+        return False
+    media = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
+    if GRAPHQL_RESPONSE_JSON not in media:
+        return False
+    return APPLICATION_JSON not in media or media.index(GRAPHQL_RESPONSE_JSON) < media.index(
+        APPLICATION_JSON
+    )
+
+
+def _is_browser(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "query" not in request.query_params
+
+
+class GraphQLEndpoint:
+    """The ASGI app mounted at ``/graphql`` (as a ``Route`` and a ``WebSocketRoute``).
+
+    Args:
+        schema: the built strawberry schema.
+        make_context: builds the per-request ``Context``.
+        ide: renders GraphiQL for a browser's GET, or ``None`` when it is off.
+        websocket_app: the strawberry view handling graphql-transport-ws.
+        max_body_bytes: the largest request body accepted.
+    """
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        make_context: Callable[[Request | WebSocket], Context],
+        ide: Callable[[Request], Response] | None,
+        websocket_app: Callable[[Scope, Receive, Send], Any],
+        max_body_bytes: int,
+    ) -> None:
+        self.schema = schema
+        self.make_context = make_context
+        self.ide = ide
+        self.websocket_app = websocket_app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.websocket_app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.handle(request)
+        except RequestRejected as exc:
+            response = _error_response(exc, request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "GET":
+            if _is_browser(request):
+                if self.ide is None:
+                    return PlainTextResponse("Not Found", status_code=404)
+                return self.ide(request)
+            params = {
+                "query": request.query_params.get("query"),
+                "variables": _json_param(request.query_params.get("variables"), "variables"),
+                "operationName": request.query_params.get("operationName") or None,
+                "extensions": _json_param(request.query_params.get("extensions"), "extensions"),
+            }
+            allowed = {OperationType.QUERY}
+        elif request.method == "POST":
+            params = await self._read_json(request)
+            allowed = {OperationType.QUERY, OperationType.MUTATION}
+        else:
+            raise RequestRejected(405, "use GET or POST", {"Allow": "GET, POST"})
+        graphql_request = parse_params(params)
+        context = self.make_context(request)
+        return await self.execute(request, graphql_request, context, allowed)
+
+    async def execute(
+        self,
+        request: Request,
+        graphql_request: GraphQLRequest,
+        context: Context,
+        allowed: set[OperationType],
+    ) -> Response:
+        try:
+            result = await self.schema.execute(
+                graphql_request.query,
+                variable_values=graphql_request.variables,
+                context_value=context,
+                operation_name=graphql_request.operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError as exc:
+            raise RequestRejected(
+                405, "only queries may be sent with GET; use POST", {"Allow": "POST"}
+            ) from exc
+        return self.respond(request, result, context)
+
+    def respond(self, request: Request, result: ExecutionResult, context: Context) -> Response:
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [_format(error) for error in result.errors]
+        body["data"] = result.data
+        extensions = {**(result.extensions or {}), **context.extensions}
+        if extensions:
+            body["extensions"] = extensions
+        status = 200
+        media_type = APPLICATION_JSON
+        if wants_graphql_response_json(request.headers.get("accept", "")):
+            media_type = GRAPHQL_RESPONSE_JSON
+            if result.data is None and result.errors:
+                status = 400  # a request error: the document could not run at all
+        return Response(orjson.dumps(body), status_code=status, media_type=media_type)
+
+    async def _read_json(self, request: Request) -> Any:
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type != APPLICATION_JSON:
+            # Also our CSRF guard: a browser cannot send application/json cross-site
+            # without a CORS preflight.
+            raise RequestRejected(415, "Content-Type must be application/json")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise RequestRejected(413, f"the body is larger than {self.max_body_bytes} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise RequestRejected(413, f"the body is larger than {self.max_body_bytes} bytes")
+            chunks.append(chunk)
+        try:
+            return orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError as exc:
+            raise RequestRejected(400, "the body is not valid JSON") from exc
+
+
+def _format(error: GraphQLError) -> dict[str, Any]:
+    return error.formatted  # type: ignore[return-value]
+
+
+def _error_response(exc: RequestRejected, request: Request) -> Response:
+    body = {"errors": [{"message": exc.message, "extensions": {"code": "BAD_REQUEST"}}]}
+    media_type = (
+        GRAPHQL_RESPONSE_JSON
+        if wants_graphql_response_json(request.headers.get("accept", ""))
+        else APPLICATION_JSON
+    )
+    return Response(
+        orjson.dumps(body), status_code=exc.status, media_type=media_type, headers=exc.headers
+    )

@@ -1,0 +1,14 @@
+"""Resolvers of Shipping bolt-on fields."""
+
+from __future__ import annotations
+
+from adapters.records import ShipmentRecord, TrackingEventRecord
+from gateway.context import Context
+
+
+async def shipment_of_order(context: Context, order_number: str) -> ShipmentRecord | None:
+    return await context.loaders.shipment.load(order_number)
+
+
+async def tracking_events(context: Context, shipment_id: str) -> list[TrackingEventRecord] | None:
+    return await context.loaders.tracking_events.load(shipment_id)

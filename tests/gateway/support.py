@@ -1,0 +1,74 @@
+"""Helpers shared by the gateway tests: a running app and a GraphQL client for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.backends import Backends
+from gateway.settings import Settings
+from simulators.runner import Simulators
+
+PRICING_TOKEN = "gw-test-pricing-token"
+CRM_API_KEY = "gw-test-crm-key"
+SHIPPING_TOKEN = "gw-test-shipping-token"
+
+
+def settings_for(core_url: str, sims: Simulators, **overrides: Any) -> Settings:
+    """Settings pointing at a core database and the test simulators."""
+    values: dict[str, Any] = {
+        "core_database_url": core_url,
+        "pricing_url": sims.pricing.url,
+        "pricing_token": PRICING_TOKEN,
+        "crm_url": sims.crm.url,
+        "crm_api_key": CRM_API_KEY,
+        "shipping_url": sims.shipping.url,
+        "shipping_token": SHIPPING_TOKEN,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@dataclass
+class Gateway:
+    """A gateway app with its lifespan running and an in-process HTTP client."""
+
+    app: Starlette
+    client: httpx.AsyncClient
+    settings: Settings
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def backends(self) -> Backends:
+        backends: Backends = self.app.state.backends
+        return backends
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """POST a GraphQL request and return the decoded body (any status)."""
+        headers = {**self.headers, **kw.pop("headers", {})}
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers, **kw
+        )
+        return response.json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        """Run a query that must succeed without errors; return its data."""
+        body = await self.post(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@asynccontextmanager
+async def running_gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    """Build the app, run its lifespan, and give an in-process client."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield Gateway(app=app, client=client, settings=settings)
