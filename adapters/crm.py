@@ -58,7 +58,11 @@ class CrmAdapter(HttpBackend):
     async def _one_insights(self, account: str) -> InsightsRecord | None:
         async with self._bound:
             try:
-                body = await self.request("GET", f"/v1/accounts/{quote(account, safe='')}/insights")
+                body = await self.request(
+                    "GET",
+                    f"/v1/accounts/{quote(account, safe='')}/insights",
+                    operation="getAccountInsights",
+                )
             except BackendNotFound:
                 return None
         try:
@@ -78,7 +82,9 @@ class CrmAdapter(HttpBackend):
     async def probe(self) -> None:
         """A cheap authenticated call: raises when the CRM is down or refuses our key."""
         try:
-            await self.request("GET", "/v1/accounts/__probe__/insights")
+            await self.request(
+                "GET", "/v1/accounts/__probe__/insights", operation="getAccountInsights"
+            )
         except BackendNotFound:
             return  # an unknown account, answered: the CRM is up and accepted our key
 
@@ -89,6 +95,7 @@ class CrmAdapter(HttpBackend):
                 body = await self.request(
                     "GET",
                     f"/v1/accounts/{quote(account, safe='')}/activities",
+                    operation="listAccountActivities",
                     params={"limit": limit},
                 )
             except BackendNotFound:
@@ -108,4 +115,4 @@ class CrmAdapter(HttpBackend):
 
     async def send_event(self, event: dict[str, Any]) -> None:
         """Deliver one business event (the CRM de-duplicates by ``event["id"]``)."""
-        await self.request("POST", "/v1/events", json=event)
+        await self.request("POST", "/v1/events", json=event, operation="receiveEvent")

@@ -9,7 +9,8 @@ bulkhead) has one seam to wrap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -23,6 +24,7 @@ from adapters.errors import (
     BackendTimeout,
     BackendUnavailable,
 )
+from adapters.observe import CallObserver, CallRecord, outgoing_headers
 
 QueryParams = Mapping[str, str | int | list[str]]
 
@@ -36,6 +38,7 @@ class HttpBackend:
         headers: credentials and fixed headers sent with every call.
         timeout: the whole budget of one call, in seconds.
         max_connections: the keep-alive pool size, sized for the fan-out.
+        observers: told of every call (metrics, tracing, logs).
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class HttpBackend:
         timeout: float = 2.0,
         max_connections: int = 64,
         transport: httpx.AsyncBaseTransport | None = None,
+        observers: Sequence[CallObserver] = (),
     ) -> None:
         self.service = service
         self.base_url = base_url
@@ -55,6 +59,7 @@ class HttpBackend:
         self._max_connections = max_connections
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self.observers: list[CallObserver] = list(observers)
 
     async def __aenter__(self) -> Self:
         if self._client is None:
@@ -94,6 +99,7 @@ class HttpBackend:
         method: str,
         path: str,
         *,
+        operation: str,
         params: QueryParams | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
@@ -107,19 +113,34 @@ class HttpBackend:
             BackendRejected: any other 4xx.
         """
         content = orjson.dumps(json) if json is not None else None
-        send_headers = dict(headers or {})
+        send_headers = {**(outgoing_headers.get() or {}), **(headers or {})}
         if content is not None:
             send_headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        status: int | None = None
+        outcome = "ok"
         try:
-            response = await self.client.request(
-                method, path, params=params, content=content, headers=send_headers
-            )
-        except httpx.TimeoutException as exc:
-            raise BackendTimeout(self.service, "timed out") from exc
-        except httpx.HTTPError as exc:
-            # The exception text can hold the URL; keep only its class name.
-            raise BackendUnavailable(self.service, type(exc).__name__) from exc
-        return self._decode(response)
+            try:
+                response = await self.client.request(
+                    method, path, params=params, content=content, headers=send_headers
+                )
+            except httpx.TimeoutException as exc:
+                raise BackendTimeout(self.service, "timed out") from exc
+            except httpx.HTTPError as exc:
+                # The exception text can hold the URL; keep only its class name.
+                raise BackendUnavailable(self.service, type(exc).__name__) from exc
+            status = response.status_code
+            return self._decode(response)
+        except BackendError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            if self.observers:
+                record = CallRecord(
+                    self.service, operation, time.perf_counter() - started, outcome, status
+                )
+                for observer in self.observers:
+                    observer.backend_call(record)
 
     def _decode(self, response: httpx.Response) -> Any:
         status = response.status_code

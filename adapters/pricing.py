@@ -41,7 +41,9 @@ class PricingAdapter(HttpBackend):
         return [found.get(sku) for sku in skus]
 
     async def _price_page(self, skus: list[str], currency: str) -> dict[str, PriceRecord]:
-        body = await self.request("GET", "/v1/prices", params={"sku": skus, "currency": currency})
+        body = await self.request(
+            "GET", "/v1/prices", params={"sku": skus, "currency": currency}, operation="listPrices"
+        )
         try:
             return {item["sku"]: _price(item) for item in items(body)}
         except (KeyError, TypeError, MalformedResponse) as exc:
@@ -49,7 +51,9 @@ class PricingAdapter(HttpBackend):
 
     async def probe(self) -> None:
         """A cheap authenticated call: raises when Pricing is down or refuses our token."""
-        await self.request("GET", "/v1/prices", params={"sku": ["__probe__"]})
+        await self.request(
+            "GET", "/v1/prices", params={"sku": ["__probe__"]}, operation="listPrices"
+        )
 
     async def quote(
         self, customer_account: str, currency: str, lines: Sequence[tuple[str, int]]
@@ -58,6 +62,7 @@ class PricingAdapter(HttpBackend):
         body = await self.request(
             "POST",
             "/v1/quotes",
+            operation="createQuote",
             json={
                 "customer_account": customer_account,
                 "currency": currency,

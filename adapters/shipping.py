@@ -42,7 +42,12 @@ class ShippingAdapter(HttpBackend):
         return [found.get(number) for number in order_numbers]
 
     async def _shipment_page(self, order_numbers: list[str]) -> dict[str, ShipmentRecord]:
-        body = await self.request("GET", "/v1/shipments", params={"order_number": order_numbers})
+        body = await self.request(
+            "GET",
+            "/v1/shipments",
+            params={"order_number": order_numbers},
+            operation="listShipments",
+        )
         try:
             return {item["order_number"]: _shipment(item) for item in items(body)}
         except (KeyError, TypeError, ValueError) as exc:
@@ -50,14 +55,21 @@ class ShippingAdapter(HttpBackend):
 
     async def probe(self) -> None:
         """A cheap authenticated call: raises when Shipping is down or refuses our token."""
-        await self.request("GET", "/v1/shipments", params={"order_number": ["__probe__"]})
+        await self.request(
+            "GET",
+            "/v1/shipments",
+            params={"order_number": ["__probe__"]},
+            operation="listShipments",
+        )
 
     async def tracking_events(self, shipment_id: str) -> list[TrackingEventRecord] | None:
         """Tracking events of a shipment, oldest first; ``None`` for an unknown shipment."""
         async with self._bound:
             try:
                 body = await self.request(
-                    "GET", f"/v1/shipments/{quote(shipment_id, safe='')}/events"
+                    "GET",
+                    f"/v1/shipments/{quote(shipment_id, safe='')}/events",
+                    operation="listTrackingEvents",
                 )
             except BackendNotFound:
                 return None
@@ -85,6 +97,7 @@ class ShippingAdapter(HttpBackend):
         body = await self.request(
             "POST",
             "/v1/shipments",
+            operation="createShipment",
             json={
                 "order_number": order_number,
                 "warehouse_code": warehouse_code,

@@ -72,7 +72,7 @@ _QUERY_CANCELED = "57014"
 
 
 class CoreAdapter:
-    """Reads of the core ERP database (customers, products, inventory, orders).
+    """The core ERP database: batched reads, and the transaction seam for writes.
 
     Args:
         database_url: a SQLAlchemy async URL, ``postgresql+asyncpg://...`` or
@@ -585,10 +585,11 @@ def create_core_engine(
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(timeout, wal=not in_memory))
         return engine
-    url, settings = _pop_libpq_options(url)
-    settings.setdefault("statement_timeout", str(int(timeout * 1000)))
-    settings.setdefault("application_name", "gateway")
     if url.get_driver_name() == "asyncpg":
+        # Other drivers (psycopg) read libpq's options themselves.
+        url, settings = _pop_libpq_options(url)
+        settings.setdefault("statement_timeout", str(int(timeout * 1000)))
+        settings.setdefault("application_name", "gateway")
         options["connect_args"] = {
             "timeout": timeout,
             # A client-side guard for a stalled network; the server's
