@@ -87,8 +87,14 @@ def seed(
     reset: Annotated[bool, typer.Option(help="Delete existing core rows first.")] = False,
 ) -> None:
     """Create the core tables if missing and fill them with deterministic demo data."""
+    from simulators.seed import SeedError
+
     settings = _settings(config)
-    summary = asyncio.run(_seed(settings, scale=scale, reset=reset))
+    try:
+        summary = asyncio.run(_seed(settings, scale=scale, reset=reset))
+    except (SeedError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
     console.print(f"[green]seeded[/green] {summary}")
 
 

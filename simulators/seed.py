@@ -405,7 +405,8 @@ async def _write(
         for _, table in _TABLES_IN_ORDER:
             if await conn.scalar(select(func.count()).select_from(table)):
                 raise SeedError(
-                    f"the core already holds {table.name}; seed with reset to replace its data"
+                    f"the core already holds data ({table.name}); seed with reset=True"
+                    " (gateway seed --reset) to replace it"
                 )
     rows_of = {
         "warehouses": data.warehouses,
