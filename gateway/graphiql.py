@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -187,6 +188,44 @@ def _rewrite(html: str, static_prefix: str) -> tuple[str, tuple[str, ...]]:
     return rewritten, tuple(assets)
 
 
+#: What a newcomer sees in the editor: one query that touches the core and all three bolt-ons.
+DEFAULT_QUERY = """# One endpoint over the core (customers, orders, products) and the
+# Pricing, CRM and Shipping bolt-ons. Press the run button (Ctrl+Enter).
+{
+  customers(first: 5) {
+    edges {
+      node {
+        accountNumber
+        name
+        insights { healthScore churnRisk }
+        orders(first: 3) {
+          edges {
+            node {
+              orderNumber
+              status
+              total
+              shipment { carrier status }
+              lines { quantity product { sku price { listPrice marginPct } } }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+_TOOLS_PROP = "defaultEditorToolsVisibility: true,"
+
+
+def _with_default_query(html: str) -> str:
+    # GraphiQL shows ``defaultQuery`` only when the user has no saved tab yet.
+    if _TOOLS_PROP not in html:
+        return html  # a future strawberry page: keep it as it is rather than break it
+    prop = f"{_TOOLS_PROP}\n          defaultQuery: {json.dumps(DEFAULT_QUERY)},"
+    return html.replace(_TOOLS_PROP, prop, 1)
+
+
 @lru_cache(maxsize=8)
 def build_graphiql_page(static_prefix: str = STATIC_PREFIX) -> GraphiQLPage:
     """Strawberry's GraphiQL page, loading its assets from ``static_prefix``.
@@ -197,7 +236,7 @@ def build_graphiql_page(static_prefix: str = STATIC_PREFIX) -> GraphiQLPage:
         GraphiQLAssetsMissing: the page references an asset we do not vendor.
     """
     prefix = static_prefix.rstrip("/")
-    html, assets = _rewrite(get_graphql_ide_html("graphiql"), prefix)
+    html, assets = _rewrite(_with_default_query(get_graphql_ide_html("graphiql")), prefix)
     return GraphiQLPage(
         html=html,
         assets=assets,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import re
 from collections.abc import AsyncGenerator, Iterator
 
@@ -22,6 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.http.ides import get_graphql_ide_html
 
 from gateway.graphiql import (
+    DEFAULT_QUERY,
     STATIC_PREFIX,
     VENDORED_ASSETS,
     GraphiQLAssetsMissing,
@@ -139,12 +141,14 @@ def test_every_asset_is_served_and_matches_strawberrys_integrity(http: httpx.Cli
     assert checked == len(VENDORED_ASSETS)
 
 
-def test_page_is_strawberrys_page_with_only_the_urls_changed() -> None:
+def test_page_is_strawberrys_page_with_only_the_urls_and_default_query_changed() -> None:
     original = get_graphql_ide_html("graphiql")
     page = graphiql_page()
     for cdn_url, local in VENDORED_ASSETS.items():
         original = original.replace(cdn_url, f"{STATIC_PREFIX}/{local}")
-    assert page == original
+    default_query = f"\n          defaultQuery: {json.dumps(DEFAULT_QUERY)},"
+    assert default_query in page
+    assert page.replace(default_query, "", 1) == original
     assert graphiql_page(static_prefix="/gw/assets/") == build_graphiql_page("/gw/assets/").html
     assert f"/gw/assets/{VENDORED_ASSETS[next(iter(VENDORED_ASSETS))]}" in graphiql_page(
         static_prefix="/gw/assets/"
