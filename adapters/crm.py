@@ -115,4 +115,7 @@ class CrmAdapter(HttpBackend):
 
     async def send_event(self, event: dict[str, Any]) -> None:
         """Deliver one business event (the CRM de-duplicates by ``event["id"]``)."""
-        await self.request("POST", "/v1/events", json=event, operation="receiveEvent")
+        # The CRM de-duplicates by event id: a repeat is harmless, so retries are allowed.
+        await self.request(
+            "POST", "/v1/events", json=event, operation="receiveEvent", idempotent=True
+        )

@@ -9,6 +9,7 @@ bulkhead) has one seam to wrap.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -25,8 +26,16 @@ from adapters.errors import (
     BackendUnavailable,
 )
 from adapters.observe import CallObserver, CallRecord, outgoing_headers
+from adapters.resilience import Resilience
 
 QueryParams = Mapping[str, str | int | list[str]]
+
+#: Methods that may be repeated without changing the result (RFC 9110, section 9.2.2).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+#: httpx failures that happen before the backend saw the request (or on a
+#: keep-alive connection it had already closed): safe to retry an idempotent call.
+_RETRYABLE_TRANSPORT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 
 
 class HttpBackend:
@@ -36,9 +45,14 @@ class HttpBackend:
         service: the backend's name as clients see it in ``extensions.service``.
         base_url: the bolt-on's base URL (a deployment setting, never a constant).
         headers: credentials and fixed headers sent with every call.
-        timeout: the whole budget of one call, in seconds.
+        timeout: the whole budget of one call, retries included, in seconds.
+        connect_timeout: the budget of opening one connection.
+        read_timeout: the budget of one attempt's wait for the response
+            (default: the whole budget).
         max_connections: the keep-alive pool size, sized for the fan-out.
         observers: told of every call (metrics, tracing, logs).
+        resilience: retries, circuit breaker and bulkhead (``adapters.resilience``);
+            by default retries only, within ``timeout``.
     """
 
     def __init__(
@@ -48,14 +62,22 @@ class HttpBackend:
         *,
         headers: Mapping[str, str] | None = None,
         timeout: float = 2.0,
+        connect_timeout: float = 1.0,
+        read_timeout: float | None = None,
         max_connections: int = 64,
         transport: httpx.AsyncBaseTransport | None = None,
         observers: Sequence[CallObserver] = (),
+        resilience: Resilience | None = None,
     ) -> None:
         self.service = service
         self.base_url = base_url
         self._headers = dict(headers or {})
         self._timeout = timeout
+        self._connect_timeout = min(connect_timeout, timeout)
+        self._read_timeout = min(read_timeout, timeout) if read_timeout is not None else timeout
+        self.resilience = (
+            resilience if resilience is not None else Resilience(service, total_timeout=timeout)
+        )
         self._max_connections = max_connections
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -66,7 +88,11 @@ class HttpBackend:
             self._client = httpx.AsyncClient(
                 base_url=self.base_url,
                 headers=self._headers,
-                timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 1.0)),
+                timeout=httpx.Timeout(
+                    self._read_timeout,
+                    connect=self._connect_timeout,
+                    pool=self._timeout,
+                ),
                 limits=httpx.Limits(
                     max_connections=self._max_connections,
                     max_keepalive_connections=self._max_connections,
@@ -89,6 +115,16 @@ class HttpBackend:
             await client.aclose()
 
     @property
+    def credential_id(self) -> str:
+        """A short hash of the credentials this backend is called with, never the credentials.
+
+        Cache keys include it: an answer fetched with one token is not served
+        to a deployment configured with another.
+        """
+        material = "\n".join(f"{k.lower()}={v}" for k, v in sorted(self._headers.items()))
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+    @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             raise BackendUnavailable(self.service, "client is closed")
@@ -103,12 +139,20 @@ class HttpBackend:
         params: QueryParams | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> Any:
         """Call the bolt-on and return its decoded JSON body.
 
+        Runs under the backend's ``Resilience``: the total budget, the
+        bulkhead, the circuit breaker, and retries of connect errors, 429
+        and 503 for idempotent calls. ``idempotent`` defaults to the
+        method's nature, and a POST with an ``Idempotency-Key`` header counts
+        as idempotent; pass ``True`` for a POST the backend de-duplicates by
+        its body (an event id), ``False`` to forbid retries.
+
         Raises:
             BackendTimeout: the call took longer than its budget.
-            BackendUnavailable: connection failure, 429 or 5xx.
+            BackendUnavailable: connection failure, 429, 5xx, open circuit, full bulkhead.
             BackendNotFound: 404.
             BackendRejected: any other 4xx.
         """
@@ -116,10 +160,15 @@ class HttpBackend:
         send_headers = {**(outgoing_headers.get() or {}), **(headers or {})}
         if content is not None:
             send_headers["Content-Type"] = "application/json"
+        if idempotent is None:
+            idempotent = method.upper() in IDEMPOTENT_METHODS or any(
+                name.lower() == "idempotency-key" for name in send_headers
+            )
         started = time.perf_counter()
-        status: int | None = None
+        last_status: list[int] = []
         outcome = "ok"
-        try:
+
+        async def attempt() -> Any:
             try:
                 response = await self.client.request(
                     method, path, params=params, content=content, headers=send_headers
@@ -129,18 +178,32 @@ class HttpBackend:
             except httpx.HTTPError as exc:
                 # The exception text can hold the URL; keep only its class name.
                 raise BackendUnavailable(self.service, type(exc).__name__) from exc
-            status = response.status_code
+            last_status.append(response.status_code)
             return self._decode(response)
+
+        try:
+            return await self.resilience.call(
+                attempt, idempotent=idempotent, retryable=self._retryable
+            )
         except BackendError as exc:
             outcome = exc.code
             raise
         finally:
             if self.observers:
                 record = CallRecord(
-                    self.service, operation, time.perf_counter() - started, outcome, status
+                    self.service,
+                    operation,
+                    time.perf_counter() - started,
+                    outcome,
+                    last_status[-1] if last_status else None,
                 )
                 for observer in self.observers:
                     observer.backend_call(record)
+
+    def _retryable(self, exc: BackendError) -> bool:
+        if exc.status is not None:
+            return exc.status in self.resilience.retry.statuses
+        return isinstance(exc.__cause__, _RETRYABLE_TRANSPORT)
 
     def _decode(self, response: httpx.Response) -> Any:
         status = response.status_code

@@ -13,28 +13,41 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
+from gateway.access_log import OperationInfo
+from gateway.auth import Authenticator, identity_or_none
 from gateway.backends import Backends
 from gateway.context import Context
+from gateway.csrf import cors_options
 from gateway.errors import MaskInternalErrors
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.graphql_ws import GatewayGraphQLView
 from gateway.health import healthz, readyz
+from gateway.limits import limit_extensions
+from gateway.observability import Observability
+from gateway.permissions import Permissions
+from gateway.persisted import PersistedQueries
+from gateway.ratelimit import LimiterLifetime, RateLimit, RateLimiter, rate_limiter_from_settings
 from gateway.request_id import RequestIdMiddleware, new_request_id
 from gateway.settings import Settings
+from gateway.writes import WriteServices
 from schema import GatewaySchema, build_schema
 
 log = logging.getLogger("gateway")
 
 
-def _extensions(settings: Settings) -> list[type[SchemaExtension]]:
+def _extensions(
+    settings: Settings, limiter: RateLimiter | None = None
+) -> list[type[SchemaExtension]]:
     extensions: list[Any] = [
         MaskInternalErrors,
+        OperationInfo,
         # Caches keyed by the document text: repeated operations skip parse and validation.
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
@@ -43,11 +56,15 @@ def _extensions(settings: Settings) -> list[type[SchemaExtension]]:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
+    # Access control and limits: scopes, then size/depth/aliases/cost, then the rate budget.
+    extensions.extend([Permissions, *limit_extensions(settings)])
+    if limiter is not None:
+        extensions.append(RateLimit.factory(limiter))
     return extensions
 
 
-def create_schema(settings: Settings) -> GatewaySchema:
-    return build_schema(extensions=_extensions(settings))
+def create_schema(settings: Settings, limiter: RateLimiter | None = None) -> GatewaySchema:
+    return build_schema(extensions=_extensions(settings, limiter))
 
 
 def create_app(settings: Settings, *, backends: Backends | None = None) -> Starlette:
@@ -59,17 +76,32 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
             (tests pass adapters pointed at their own servers); they are
             entered and closed by the app's lifespan either way.
     """
-    schema = create_schema(settings)
+    limiter = rate_limiter_from_settings(settings) if settings.rate_limit_enabled else None
+    schema = create_schema(settings, limiter)
+    authenticator = Authenticator.from_settings(settings)
+    persisted = PersistedQueries.from_settings(settings)
     owned_backends = backends if backends is not None else Backends.from_settings(settings)
+    observability = Observability(settings, owned_backends)
+    writes = WriteServices(settings, owned_backends)
+    if owned_backends.cache is not None:
+        # Committed writes drop exactly the cached bolt-on answers they made stale.
+        writes.on_change.append(owned_backends.cache.apply_changes)
 
     def make_context(request: Request | WebSocket) -> Context:
         state = request.scope.get("state", {})
-        return Context(
+        context = Context(
             settings=settings,
             backends=owned_backends,
             request_id=state.get("request_id") or new_request_id(),
             request=request,
+            writes=writes,
         )
+        if isinstance(request, WebSocket):
+            # graphql-transport-ws: the credential comes with the upgrade request's headers.
+            identity = identity_or_none(authenticator, request.headers)
+            if identity is not None:
+                context.client_id, context.scopes = identity.client_id, identity.scopes
+        return context
 
     ws_view = GatewayGraphQLView(schema, make_context=make_context)
     endpoint = GraphQLEndpoint(
@@ -78,15 +110,24 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
         ide=ws_view.ide_response if settings.graphiql_enabled else None,
         websocket_app=ws_view,
         max_body_bytes=settings.max_body_bytes,
+        authenticator=authenticator,
+        persisted=persisted,
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(owned_backends)
+            stack.push_async_callback(persisted.aclose)
+            if limiter is not None:
+                await stack.enter_async_context(LimiterLifetime(limiter))
             app.state.backends = owned_backends
             app.state.settings = settings
             app.state.draining = False
+            # Gateway tables, live event bus, outbox dispatcher; stopped before the adapters.
+            await stack.enter_async_context(writes)
+            app.state.writes = writes
+            await stack.enter_async_context(observability.running(app))
             log.info("gateway ready (env=%s)", settings.env)
             yield
             app.state.draining = True
@@ -99,10 +140,15 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
     ]
     if settings.graphiql_enabled:
         routes.extend(graphiql_routes())
+    routes.extend(observability.routes())
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    observability.install(app)  # inside RequestIdMiddleware: it needs the request id
     app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, **cors_options(settings))
     app.state.schema = schema
+    app.state.on_change = writes.on_change  # cache hygiene seam (gateway.changes)
     return app
 
 

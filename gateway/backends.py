@@ -5,12 +5,15 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from adapters.core import CoreAdapter
 from adapters.crm import CrmAdapter
+from adapters.observe import CallObserver
 from adapters.pricing import PricingAdapter
+from adapters.resilience import Bulkhead, CircuitBreaker, Resilience, RetryPolicy, StateCallback
 from adapters.shipping import ShippingAdapter
+from gateway.cache import OPERATIONS, BoltOnCache, CachePolicy, MemoryStorage, RedisStorage
 from gateway.settings import Settings
 
 
@@ -32,14 +35,34 @@ class Backends:
     pricing: PricingAdapter
     crm: CrmAdapter
     shipping: ShippingAdapter
+    #: Cross-request cache of bolt-on reads; ``None``: every read goes to the bolt-on.
+    cache: BoltOnCache | None = None
 
     def __post_init__(self) -> None:
         self._stack = AsyncExitStack()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Backends:
+    def from_settings(
+        cls, settings: Settings, *, on_circuit_change: StateCallback | None = None
+    ) -> Backends:
+        """The adapters the settings describe, each with its timeouts, retries,
+        circuit breaker and bulkhead; and the bolt-on cache unless turned off.
+
+        Args:
+            on_circuit_change: told ``(service, state)`` whenever a breaker
+                changes state (``gateway.metrics.set_circuit_state``).
+        """
         pool = settings.http_max_connections
-        return cls(
+
+        def http(service: str, timeout: float) -> dict[str, Any]:
+            return {
+                "timeout": timeout,
+                "connect_timeout": settings.http_connect_timeout,
+                "read_timeout": settings.http_read_timeout,
+                "resilience": resilience(settings, service, timeout, on_circuit_change),
+            }
+
+        backends = cls(
             core=CoreAdapter(
                 settings.core_database_url,
                 pool_size=settings.core_pool_size,
@@ -48,27 +71,47 @@ class Backends:
             pricing=PricingAdapter(
                 settings.pricing_url,
                 token=_secret(settings.pricing_token),
-                timeout=settings.pricing_timeout,
                 max_connections=pool,
+                **http("pricing", settings.pricing_timeout),
             ),
             crm=CrmAdapter(
                 settings.crm_url,
                 api_key=_secret(settings.crm_api_key),
                 concurrency=settings.crm_concurrency,
-                timeout=settings.crm_timeout,
                 max_connections=max(pool, settings.crm_concurrency),
+                **http("crm", settings.crm_timeout),
             ),
             shipping=ShippingAdapter(
                 settings.shipping_url,
                 token=_secret(settings.shipping_token),
-                timeout=settings.shipping_timeout,
                 max_connections=pool,
+                **http("shipping", settings.shipping_timeout),
             ),
         )
+        if settings.cache_enabled:
+            backends.cache = bolt_on_cache(settings, backends)
+        return backends
+
+    @property
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """The circuit breaker of each bolt-on that has one, by service name."""
+        found: dict[str, CircuitBreaker] = {}
+        for adapter in (self.pricing, self.crm, self.shipping):
+            if adapter.resilience.breaker is not None:
+                found[adapter.service] = adapter.resilience.breaker
+        return found
+
+    def add_observer(self, observer: CallObserver) -> None:
+        """Tell ``observer`` of every bolt-on call (the core is watched through its engine)."""
+        for adapter in (self.pricing, self.crm, self.shipping):
+            if observer not in adapter.observers:
+                adapter.observers.append(observer)
 
     async def __aenter__(self) -> Self:
         for adapter in (self.core, self.pricing, self.crm, self.shipping):
             await self._stack.enter_async_context(adapter)
+        if self.cache is not None:
+            self._stack.push_async_callback(self.cache.aclose)
         return self
 
     async def __aexit__(
@@ -81,3 +124,60 @@ class Backends:
 
     async def aclose(self) -> None:
         await self._stack.aclose()
+
+
+def resilience(
+    settings: Settings, service: str, timeout: float, on_change: StateCallback | None
+) -> Resilience:
+    """Retry policy, breaker and bulkhead of one bolt-on, from the settings."""
+    return Resilience(
+        service,
+        retry=RetryPolicy(
+            attempts=settings.retry_attempts,
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+            max_retry_after=settings.retry_max_retry_after,
+        ),
+        breaker=CircuitBreaker(
+            service,
+            failure_threshold=settings.breaker_failure_threshold,
+            reset_timeout=settings.breaker_reset_timeout,
+            on_state_change=on_change,
+        ),
+        bulkhead=Bulkhead(
+            service,
+            limit=settings.bulkhead_limits.get(service, settings.http_max_connections),
+            max_wait=settings.bulkhead_max_wait,
+        ),
+        total_timeout=timeout,
+    )
+
+
+def cache_policies(settings: Settings) -> dict[str, CachePolicy]:
+    """The cache policy of each cacheable operation: TTL by ``service.operation``, else service."""
+    policies: dict[str, CachePolicy] = {}
+    for op in OPERATIONS:
+        ttl = settings.cache_ttls.get(op.label, settings.cache_ttls.get(op.service, 0.0))
+        policies[op.label] = CachePolicy(
+            ttl=ttl,
+            stale_ttl=settings.cache_stale_ttl,
+            stale_on_error=op.service in settings.cache_stale_on_error,
+            stale_while_revalidate=op.service in settings.cache_stale_while_revalidate,
+        )
+    return policies
+
+
+def bolt_on_cache(settings: Settings, backends: Backends) -> BoltOnCache:
+    """In memory by default; in Redis, shared by every instance, when ``redis_url`` is set."""
+    storage = (
+        RedisStorage(settings.redis_url) if settings.redis_url is not None else MemoryStorage()
+    )
+    return BoltOnCache(
+        storage,
+        cache_policies(settings),
+        credentials={
+            adapter.service: adapter.credential_id
+            for adapter in (backends.pricing, backends.crm, backends.shipping)
+        },
+        namespace=settings.cache_namespace,
+    )

@@ -8,12 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import TaskID
 
+from gateway.clients_cli import app as clients_app
+from gateway.outbox_cli import outbox_app
 from gateway.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -22,6 +25,8 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(outbox_app, name="outbox")
 
 ConfigOption = Annotated[
     Path | None,
@@ -60,16 +65,21 @@ def serve(
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
             os.environ[f"GATEWAY_{name}"] = str(value)
-    uvicorn.run(
-        "gateway.app:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=30,
-    )
+    from gateway.lifecycle import sigterm_is_a_clean_exit
+    from gateway.metrics import multiprocess_mode
+
+    # Workers share their metrics through a fresh directory set before they start.
+    with multiprocess_mode(settings.workers), sigterm_is_a_clean_exit():
+        uvicorn.run(
+            "gateway.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        )
 
 
 @app.command()
@@ -147,17 +157,56 @@ def demo(
 
     def started(info: dict[str, object]) -> None:
         console.print()
-        console.print(f"[bold green]GraphiQL:[/bold green] {info['graphiql']}")
+        # GraphiQL reads its Headers tab from the URL: this link opens it ready to run.
+        with_key = f"{info['graphiql']}?headers={quote(str(info['headers']), safe='')}"
+        console.print(f"[bold green]GraphiQL:[/bold green] {with_key}", soft_wrap=True)
         console.print(
             f"bolt-on simulators: pricing {info['pricing']}, crm {info['crm']}, "
             f"shipping {info['shipping']}"
         )
         console.print(f"core: {settings.core_database_url}")
+        # soft_wrap: a key broken over two lines could not be pasted.
+        key = info["api_key"]
+        console.print(f"[bold green]Demo API key[/bold green] (every scope): {key}", soft_wrap=True)
+        console.print("Other clients send it as a header (GraphiQL's link above has it):")
+        console.print(str(info["headers"]), markup=False, highlight=False, soft_wrap=True)
         console.print("Press Ctrl+C to stop.")
 
     with _progress() as report:
         seeded_orders = asyncio.run(prepare_core(settings, scale=scale, progress=report))
     asyncio.run(run_demo(settings, seeded_orders=seeded_orders, started=started))
+
+
+@app.command()
+def check(
+    config: ConfigOption = None,
+    budget: Annotated[float, typer.Option(help="Seconds each check may take.")] = 5.0,
+) -> None:
+    """Verify settings, the core (connectivity, schema), each bolt-on and Redis."""
+    from gateway.check import render, run_checks
+
+    settings = _settings(config)
+    results = asyncio.run(run_checks(settings, budget=budget))
+    render(results, Console())
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+@app.command("settings-doc")
+def settings_doc(
+    write: Annotated[
+        bool, typer.Option(help="Write docs/configuration.md instead of printing.")
+    ] = False,
+) -> None:
+    """Print (or write) the configuration reference generated from the settings."""
+    from gateway.settings_doc import DOC_PATH, render
+    from gateway.settings_doc import write as write_doc
+
+    if write:
+        changed = write_doc(DOC_PATH)
+        console.print(f"{DOC_PATH} {'updated' if changed else 'already up to date'}")
+    else:
+        typer.echo(render(), nl=False)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from gateway.backends import Backends
 from gateway.loaders import Loaders
 from gateway.settings import Settings
+from gateway.writes import WriteServices
 
 
 @dataclass
@@ -27,11 +28,16 @@ class Context:
     request_id: str
     request: Request | WebSocket | None = None
     client_id: str = "anonymous"
+    # Set by the endpoint from the caller's identity; the permission layer reads them.
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    cost: int | None = None  # the operation's computed cost (gateway.limits)
     extensions: dict[str, object] = field(default_factory=dict)
+    # The write side (writer, live events, change hooks); None where nothing writes.
+    writes: WriteServices | None = None
 
     @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.backends)
+        return Loaders(self.backends, extensions=self.extensions)
 
 
 GatewayInfo = Info[Context, None]

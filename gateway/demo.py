@@ -8,6 +8,7 @@ credentials, and the gateway on its port, all in one event loop.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import socket
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 from adapters.core import CoreAdapter
 from gateway.app import create_app
+from gateway.auth import ALL_SCOPES, ClientConfig, hash_key, new_key
 from gateway.settings import Settings
 from simulators.runner import Simulators, bind_socket, serve_together, url_of
 from simulators.seed import seed
@@ -70,8 +72,14 @@ async def run_demo(
         crm_port=_free_or_any("127.0.0.1", CONTRACT_PORTS["crm"]),
         shipping_port=_free_or_any("127.0.0.1", CONTRACT_PORTS["shipping"]),
     )
+    # A demo client with every scope; its key is printed at start and lives as long as the demo.
+    demo_key = new_key()
+    demo_client = ClientConfig(
+        id="demo", scopes=sorted(ALL_SCOPES), key_hashes=[hash_key(demo_key)]
+    )
     gateway_settings = settings.model_copy(
         update={
+            "clients": [*(c for c in settings.clients if c.id != "demo"), demo_client],
             "pricing_url": sims.pricing.url,
             "crm_url": sims.crm.url,
             "shipping_url": sims.shipping.url,
@@ -89,6 +97,8 @@ async def run_demo(
             "pricing": sims.pricing.url,
             "crm": sims.crm.url,
             "shipping": sims.shipping.url,
+            "api_key": demo_key,
+            "headers": json.dumps({"Authorization": f"Bearer {demo_key}"}),
         }
         if started is not None:
             started(info)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -215,15 +214,13 @@ DEFAULT_QUERY = """# One endpoint over the core (customers, orders, products) an
 }
 """
 
-_TOOLS_PROP = "defaultEditorToolsVisibility: true,"
+_EXAMPLE_QUERY = re.compile(r"(const EXAMPLE_QUERY = `)(.*?)(`;)", re.DOTALL)
 
 
 def _with_default_query(html: str) -> str:
-    # GraphiQL shows ``defaultQuery`` only when the user has no saved tab yet.
-    if _TOOLS_PROP not in html:
-        return html  # a future strawberry page: keep it as it is rather than break it
-    prop = f"{_TOOLS_PROP}\n          defaultQuery: {json.dumps(DEFAULT_QUERY)},"
-    return html.replace(_TOOLS_PROP, prop, 1)
+    # Strawberry's page opens on its EXAMPLE_QUERY when the URL carries no ``q``.
+    # It is a template literal: DEFAULT_QUERY holds no backtick and no ``${`` (a test checks).
+    return _EXAMPLE_QUERY.sub(lambda m: m.group(1) + DEFAULT_QUERY + m.group(3), html, count=1)
 
 
 @lru_cache(maxsize=8)

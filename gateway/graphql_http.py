@@ -29,7 +29,12 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from gateway.auth import Authenticator, AuthError, Identity
 from gateway.context import Context
+from gateway.csrf import csrf_refusal
+from gateway.idempotency import execute_once
+from gateway.persisted import PersistedQueries, PersistedQueryError
+from gateway.ratelimit import RATE_LIMITED
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -38,11 +43,19 @@ APPLICATION_JSON = "application/json"
 class RequestRejected(Exception):
     """The HTTP request cannot be run at all (before GraphQL execution)."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        code: str = "BAD_REQUEST",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +122,9 @@ class GraphQLEndpoint:
         ide: renders GraphiQL for a browser's GET, or ``None`` when it is off.
         websocket_app: the strawberry view handling graphql-transport-ws.
         max_body_bytes: the largest request body accepted.
+        authenticator: turns credentials into an identity (401 without one);
+            ``None`` skips it: the context keeps what ``make_context`` gave it.
+        persisted: APQ and allowlists; ``None`` turns them off.
     """
 
     def __init__(
@@ -119,12 +135,16 @@ class GraphQLEndpoint:
         ide: Callable[[Request], Response] | None,
         websocket_app: Callable[[Scope, Receive, Send], Any],
         max_body_bytes: int,
+        authenticator: Authenticator | None = None,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         self.schema = schema
         self.make_context = make_context
         self.ide = ide
         self.websocket_app = websocket_app
         self.max_body_bytes = max_body_bytes
+        self.authenticator = authenticator
+        self.persisted = persisted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -155,9 +175,52 @@ class GraphQLEndpoint:
             allowed = {OperationType.QUERY, OperationType.MUTATION}
         else:
             raise RequestRejected(405, "use GET or POST", {"Allow": "GET, POST"})
+        identity = self._authenticate(request)
+        params = await self._resolve_persisted(params, identity)
         graphql_request = parse_params(params)
         context = self.make_context(request)
-        return await self.execute(request, graphql_request, context, allowed)
+        if identity is not None:
+            context.client_id = identity.client_id
+            context.scopes = identity.scopes
+        # Idempotency-Key: a repeated mutation replays its stored first response.
+        return await execute_once(
+            request,
+            graphql_request,
+            context,
+            lambda: self.execute(request, graphql_request, context, allowed),
+        )
+
+    def _authenticate(self, request: Request) -> Identity | None:
+        """CSRF check, then the caller's identity; 403 / 401 before any GraphQL work."""
+        refusal = csrf_refusal(request.method, request.headers)
+        if refusal is not None:
+            raise RequestRejected(403, refusal, code="CSRF_REJECTED")
+        if self.authenticator is None:
+            return None
+        challenge = {"WWW-Authenticate": 'Bearer realm="gateway"'}
+        try:
+            identity = self.authenticator.authenticate(request.headers)
+        except AuthError as exc:
+            challenge["WWW-Authenticate"] += ', error="invalid_token"'
+            raise RequestRejected(401, str(exc), challenge, code="UNAUTHENTICATED") from None
+        if identity is None:
+            raise RequestRejected(
+                401,
+                "authentication required: send 'Authorization: Bearer <API key or JWT>' "
+                "or 'X-Api-Key: <API key>'",
+                challenge,
+                code="UNAUTHENTICATED",
+            )
+        return identity
+
+    async def _resolve_persisted(self, params: Any, identity: Identity | None) -> Any:
+        if self.persisted is None or not isinstance(params, dict):
+            return params
+        allowlist_only = identity is not None and identity.allowlist_only
+        try:
+            return await self.persisted.resolve(params, allowlist_only=allowlist_only)
+        except PersistedQueryError as exc:
+            raise RequestRejected(exc.status, exc.message, code=exc.code) from None
 
     async def execute(
         self,
@@ -173,11 +236,13 @@ class GraphQLEndpoint:
                 context_value=context,
                 operation_name=graphql_request.operation_name,
                 allowed_operation_types=allowed,
+                operation_extensions=graphql_request.extensions,
             )
         except InvalidOperationTypeError as exc:
             raise RequestRejected(
                 405, "only queries may be sent with GET; use POST", {"Allow": "POST"}
             ) from exc
+        _raise_if_rate_limited(result)
         return self.respond(request, result, context)
 
     def respond(self, request: Request, result: ExecutionResult, context: Context) -> Response:
@@ -218,12 +283,20 @@ class GraphQLEndpoint:
             raise RequestRejected(400, "the body is not valid JSON") from exc
 
 
+def _raise_if_rate_limited(result: ExecutionResult) -> None:
+    for error in result.errors or ():
+        extensions = error.extensions or {}
+        if extensions.get("code") == RATE_LIMITED:
+            retry = str(extensions.get("retryAfter", 1))
+            raise RequestRejected(429, error.message, {"Retry-After": retry}, code=RATE_LIMITED)
+
+
 def _format(error: GraphQLError) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
 def _error_response(exc: RequestRejected, request: Request) -> Response:
-    body = {"errors": [{"message": exc.message, "extensions": {"code": "BAD_REQUEST"}}]}
+    body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
     media_type = (
         GRAPHQL_RESPONSE_JSON
         if wants_graphql_response_json(request.headers.get("accept", ""))

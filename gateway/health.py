@@ -47,6 +47,9 @@ async def readiness(
             _probe("shipping", backends.shipping.probe()),
         )
     )
+    # Read after the probes: a probe may have just closed (or opened) a circuit.
+    for service, breaker in backends.breakers.items():
+        results[service]["circuit"] = breaker.state
     ready = results["core"]["status"] == "up" and not draining
     return ready, {
         "status": "ready" if ready else "unready",

@@ -10,13 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from gateway.auth import ClientConfig
 
 DEFAULT_CORE_DATABASE_URL = "sqlite+aiosqlite:///.gateway/core.db"
 
@@ -95,6 +97,178 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="`gateway serve` bind address.")
     port: int = Field(default=8000, ge=0, le=65535, description="`gateway serve` port.")
     workers: int = Field(default=1, ge=1, description="`gateway serve` worker processes.")
+
+    # --- observability (metrics, tracing, logs, lifecycle) ---
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="Log line format; default: `json` in production, `text` in development.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Lowest log level written."
+    )
+    access_log: bool = Field(
+        default=True, description="Write one structured log line per HTTP request."
+    )
+    metrics_enabled: bool = Field(
+        default=True, description="Serve Prometheus metrics at `/metrics`."
+    )
+    tracing_enabled: bool = Field(
+        default=False, description="Record OpenTelemetry spans and send W3C `traceparent`."
+    )
+    tracing_exporter: Literal["otlp", "console", "none"] = Field(
+        default="otlp",
+        description="Where spans go when tracing is on; `otlp` needs the `otlp` extra.",
+    )
+    tracing_otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces URL; default: the exporter's own (OTEL_EXPORTER_OTLP_*).",
+    )
+    tracing_service_name: str = Field(
+        default="boltgate-gateway", description="`service.name` of the spans."
+    )
+    tracing_sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Share of new traces recorded (0..1)."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="On SIGTERM, seconds in-flight requests get to finish before being cut.",
+    )
+
+    # --- access control and limits (issue 5: auth, scopes, query limits, rate limits, APQ) ---
+    clients: list[ClientConfig] = Field(
+        default_factory=list, description="Partner clients: id, scopes, key_hashes, revoked."
+    )
+    anonymous_scopes: list[str] = Field(
+        default_factory=list, description="Scopes of unauthenticated requests (default: none)."
+    )
+    jwt_hs256_secret: SecretStr | None = Field(
+        default=None, description="Shared secret accepted for HS256 JWTs."
+    )
+    jwt_rs256_public_key: str | None = Field(
+        default=None, description="PEM public key accepted for RS256 JWTs."
+    )
+    jwt_audience: str | None = Field(default=None, description="Required JWT `aud`.")
+    jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`.")
+    jwt_leeway_seconds: float = Field(default=30.0, ge=0, description="Clock skew for exp/nbf.")
+    max_query_depth: int = Field(default=12, ge=1, description="Deepest selection accepted.")
+    max_query_aliases: int = Field(default=30, ge=0, description="Most aliases in a document.")
+    max_query_tokens: int = Field(default=2000, ge=10, description="Most tokens in a document.")
+    max_query_cost: int = Field(default=50_000, ge=1, description="Highest computed cost run.")
+    list_cost_estimate: int = Field(
+        default=10, ge=1, description="Assumed length of a list field without `first`/`limit`."
+    )
+    bolt_on_field_cost: int = Field(
+        default=10, ge=1, description="Cost of one bolt-on field (a core field costs 1)."
+    )
+    rate_limit_enabled: bool = Field(default=True, description="Cost-weighted rate limits.")
+    rate_limit_burst: int = Field(
+        default=200_000, ge=1, description="Cost a client may spend at once (bucket size)."
+    )
+    rate_limit_per_second: float = Field(
+        default=2_000.0, gt=0, description="Cost a client's bucket regains per second."
+    )
+    rate_limit_key_prefix: str = Field(
+        default="gw:rl:", description="Redis key prefix of the shared rate-limit buckets."
+    )
+    apq_enabled: bool = Field(default=True, description="Automatic persisted queries (APQ).")
+    apq_max_entries: int = Field(default=10_000, ge=1, description="APQ documents kept in memory.")
+    apq_key_prefix: str = Field(default="gw:apq:", description="Redis key prefix of APQ entries.")
+    persisted_documents_dir: Path | None = Field(
+        default=None, description="Folder of registered .graphql operations (allowlist)."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (none: no CORS headers)."
+    )
+    cors_allow_credentials: bool = Field(
+        default=False, description="Allow credentialed CORS (never with a wildcard origin)."
+    )
+
+    # --- caching and resilience (issue 4: bolt-on cache, retries, breaker, bulkhead) ---
+    cache_enabled: bool = Field(
+        default=True, description="Cache bolt-on reads across requests (memory, or Redis)."
+    )
+    cache_namespace: str = Field(
+        default="boltgate", description="First part of every cache key (shared Redis)."
+    )
+    cache_ttls: dict[str, float] = Field(
+        default_factory=lambda: {"pricing": 60.0, "crm": 120.0, "shipping": 15.0},
+        description="Fresh seconds per `service` or `service.operation`; 0 turns caching off.",
+    )
+    cache_stale_ttl: float = Field(
+        default=600.0, ge=0, description="Seconds an expired entry is kept as a last good value."
+    )
+    cache_stale_on_error: list[str] = Field(
+        default_factory=list,
+        description="Services whose last good value is served (flagged) when they fail.",
+    )
+    cache_stale_while_revalidate: list[str] = Field(
+        default_factory=list,
+        description="Services whose expired entries are served while refreshed in the background.",
+    )
+    http_connect_timeout: float = Field(
+        default=0.5, gt=0, description="Seconds to open a connection to a bolt-on."
+    )
+    http_read_timeout: float | None = Field(
+        default=None, gt=0, description="Seconds one attempt waits for a response (default: all)."
+    )
+    retry_attempts: int = Field(
+        default=3, ge=1, description="Attempts of an idempotent bolt-on call (1: no retry)."
+    )
+    retry_base_delay: float = Field(default=0.05, ge=0, description="First backoff, seconds.")
+    retry_max_delay: float = Field(default=1.0, ge=0, description="Largest backoff, seconds.")
+    retry_max_retry_after: float = Field(
+        default=2.0, ge=0, description="Longest Retry-After honoured; longer ones fail at once."
+    )
+    breaker_failure_threshold: int = Field(
+        default=5, ge=1, description="Consecutive failures that open a bolt-on's circuit."
+    )
+    breaker_reset_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a circuit stays open before a probe."
+    )
+    bulkhead_limits: dict[str, int] = Field(
+        default_factory=lambda: {"pricing": 64, "crm": 64, "shipping": 64},
+        description="Concurrent calls per bolt-on (a missing service: http_max_connections).",
+    )
+    bulkhead_max_wait: float = Field(
+        default=0.5, gt=0, description="Seconds a call waits for a bulkhead slot."
+    )
+
+    # --- writes, outbox, events (issue 3: mutations, idempotency keys, outbox, subscriptions) ---
+    idempotency_ttl: float = Field(
+        default=86_400.0, gt=0, description="Seconds a client's Idempotency-Key is remembered."
+    )
+    idempotency_wait: float = Field(
+        default=5.0, ge=0, description="Seconds a duplicate waits for its first request to end."
+    )
+    outbox_dispatcher: bool = Field(
+        default=True, description="Deliver outbox events to the CRM from this process."
+    )
+    outbox_poll_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between outbox rounds when idle."
+    )
+    outbox_batch_size: int = Field(default=50, ge=1, description="Events claimed per round.")
+    outbox_max_attempts: int = Field(
+        default=10, ge=1, description="Failed deliveries after which an event is `failed`."
+    )
+    outbox_backoff_base: float = Field(
+        default=1.0, gt=0, description="Seconds before an event's first retry (then doubling)."
+    )
+    outbox_backoff_max: float = Field(
+        default=300.0, gt=0, description="Longest wait between two deliveries of an event."
+    )
+    outbox_lease: float = Field(
+        default=30.0, gt=0, description="Seconds a dispatcher's claim on an event lasts."
+    )
+    events_channel: str = Field(
+        default="gateway:events", description="Redis pub/sub channel of live business events."
+    )
+
+    @model_validator(mode="after")
+    def _cors_pair(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError("cors_origins: a wildcard origin cannot be used with credentials")
+        return self
 
     @field_validator("core_database_url")
     @classmethod

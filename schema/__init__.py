@@ -17,9 +17,11 @@ from strawberry.types import ExecutionContext
 
 from gateway.errors import log_unexpected
 from schema.customer import Customer
+from schema.mutations import Mutation
 from schema.order import Order
 from schema.product import Product
 from schema.query import Query
+from schema.subscriptions import Subscription
 from schema.warehouse import Warehouse
 
 
@@ -40,8 +42,8 @@ class GatewaySchema(strawberry.Schema):
 def build_schema(
     *,
     extensions: Sequence[type[SchemaExtension]] = (),
-    mutation: type | None = None,
-    subscription: type | None = None,
+    mutation: type | None = Mutation,
+    subscription: type | None = Subscription,
 ) -> GatewaySchema:
     """Assemble the gateway's schema with the given extensions (classes, not instances)."""
     return GatewaySchema(

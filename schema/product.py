@@ -80,7 +80,8 @@ class Product(Node):
     name: str
     category: str
     active: bool
-    unit_cost: Decimal
+    # Nullable: only clients with margins:read see it (gateway.permissions).
+    unit_cost: Decimal | None
     pk: strawberry.Private[int]
 
     @strawberry.field(description="Stock per warehouse.")
@@ -99,7 +100,10 @@ class Product(Node):
         if record is None:
             return None
         # The core's unit cost is in the base currency: margin compares like with like.
-        margin = margin_pct(base.list_price, self.unit_cost) if base is not None else None
+        cost = self.unit_cost
+        margin = None
+        if base is not None and cost is not None:
+            margin = margin_pct(base.list_price, cost)
         return Price.from_record(record, margin)
 
     @classmethod

@@ -11,6 +11,7 @@ import httpx
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.auth import ALL_SCOPES, hash_key
 from gateway.backends import Backends
 from gateway.settings import Settings
 from simulators.runner import Simulators
@@ -18,6 +19,20 @@ from simulators.runner import Simulators
 PRICING_TOKEN = "gw-test-pricing-token"
 CRM_API_KEY = "gw-test-crm-key"
 SHIPPING_TOKEN = "gw-test-shipping-token"
+#: The API key of the test client that ``settings_for`` configures with every scope.
+TEST_CLIENT_ID = "test-client"
+TEST_API_KEY = "gwk_test-client-key-with-every-scope"
+AUTH_HEADERS = {"X-Api-Key": TEST_API_KEY}
+
+
+def client_config(**overrides: Any) -> dict[str, Any]:
+    """The ``[[clients]]`` entry of the test client (all scopes, ``TEST_API_KEY``)."""
+    return {
+        "id": TEST_CLIENT_ID,
+        "scopes": sorted(ALL_SCOPES),
+        "key_hashes": [hash_key(TEST_API_KEY)],
+        **overrides,
+    }
 
 
 def settings_for(core_url: str, sims: Simulators, **overrides: Any) -> Settings:
@@ -30,6 +45,7 @@ def settings_for(core_url: str, sims: Simulators, **overrides: Any) -> Settings:
         "crm_api_key": CRM_API_KEY,
         "shipping_url": sims.shipping.url,
         "shipping_token": SHIPPING_TOKEN,
+        "clients": [client_config()],
         **overrides,
     }
     return Settings(**values)
@@ -70,5 +86,7 @@ async def running_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", headers=AUTH_HEADERS
+        ) as client:
             yield Gateway(app=app, client=client, settings=settings)

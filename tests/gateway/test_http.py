@@ -9,7 +9,7 @@ import pytest
 
 from gateway.app import create_app
 from simulators.runner import BackgroundServer, Simulators
-from tests.gateway.support import settings_for
+from tests.gateway.support import AUTH_HEADERS, settings_for
 
 QUERY = '{ product(sku: "SKU-00001") { sku price { listPrice } } }'
 
@@ -23,7 +23,7 @@ def base_url(sqlite_core: str, sims: Simulators) -> Iterator[str]:
 
 @pytest.fixture
 def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url) as client:
+    with httpx.Client(base_url=base_url, headers=AUTH_HEADERS) as client:
         yield client
 
 

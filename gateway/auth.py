@@ -1,0 +1,271 @@
+"""Who is calling: API keys and JWTs become an ``Identity`` (client id + scopes).
+
+Two kinds of credential, both sent in a header:
+
+- an API key, ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``. Only
+  its sha256 is configured (``[[clients]] key_hashes``); a presented key is
+  hashed and compared against every configured hash in constant time.
+- a JWT, ``Authorization: Bearer <header.payload.signature>``, signed HS256
+  (``jwt_hs256_secret``) or RS256 (``jwt_rs256_public_key``); ``exp`` is
+  required, ``nbf``, ``aud`` and ``iss`` are checked when configured. The
+  client id is ``sub`` (or ``client_id``), the scopes ``scope`` (space
+  separated) or ``scopes`` (a list).
+
+A credential never appears in an error or a log line: messages name what was
+wrong, not what was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from pydantic import BaseModel, Field, field_validator
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+
+CORE_READ = "core:read"
+INSIGHTS_READ = "insights:read"
+MARGINS_READ = "margins:read"
+ORDERS_WRITE = "orders:write"
+CUSTOMERS_WRITE = "customers:write"
+ALL_SCOPES: frozenset[str] = frozenset(
+    {CORE_READ, INSIGHTS_READ, MARGINS_READ, ORDERS_WRITE, CUSTOMERS_WRITE}
+)
+
+KEY_PREFIX = "gwk_"
+_HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+
+
+def _known_scopes(scopes: list[str]) -> list[str]:
+    unknown = sorted(set(scopes) - ALL_SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scopes {unknown}; known: {sorted(ALL_SCOPES)}")
+    return scopes
+
+
+class ClientConfig(BaseModel):
+    """One partner client as configured in ``[[clients]]``.
+
+    Example:
+        >>> ClientConfig(id="acme", scopes=["core:read"]).revoked
+        False
+    """
+
+    model_config = {"extra": "forbid"}
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    scopes: list[str] = Field(default_factory=list)
+    key_hashes: list[str] = Field(default_factory=list)
+    revoked: bool = False
+    allowlist_only: bool = Field(
+        default=False, description="May run only the registered (persisted) documents."
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: list[str]) -> list[str]:
+        return _known_scopes(value)
+
+    @field_validator("key_hashes")
+    @classmethod
+    def _hashes(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _HASH_RE.match(item):
+                raise ValueError("each key hash must be 'sha256:' and 64 lowercase hex digits")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The authenticated caller of one request."""
+
+    client_id: str
+    scopes: frozenset[str]
+    method: str  # "api_key", "jwt" or "anonymous"
+    allowlist_only: bool = False
+
+
+class AuthError(Exception):
+    """The request carried a credential that is not valid; the message is safe to show."""
+
+
+def new_key() -> str:
+    """A fresh API key (shown once, stored only as its hash)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    """The stored form of an API key: ``sha256:<hex>``.
+
+    Keys are 256 random bits, so a fast hash is enough: there is nothing to
+    brute-force that a slow hash would protect.
+    """
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def credential_from(headers: Mapping[str, str]) -> str | None:
+    """The credential a request carries, or ``None``.
+
+    Raises:
+        AuthError: an ``Authorization`` header with another scheme than Bearer.
+    """
+    authorization = headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthError("Authorization: use 'Bearer <key or token>'")
+        return value.strip()
+    api_key = headers.get("x-api-key")
+    return api_key.strip() if api_key and api_key.strip() else None
+
+
+class Authenticator:
+    """Turns request headers into an ``Identity``, from the settings' clients and JWT keys.
+
+    Example:
+        >>> from gateway.settings import Settings
+        >>> key = new_key()
+        >>> auth = Authenticator.from_settings(Settings(clients=[
+        ...     {"id": "acme", "scopes": ["core:read"], "key_hashes": [hash_key(key)]}]))
+        >>> auth.authenticate({"x-api-key": key}).client_id
+        'acme'
+    """
+
+    def __init__(
+        self,
+        *,
+        clients: list[ClientConfig],
+        anonymous_scopes: frozenset[str],
+        hs256_secret: str | None,
+        rs256_public_key: str | None,
+        audience: str | None,
+        issuer: str | None,
+        leeway: float,
+    ) -> None:
+        self._clients = {client.id: client for client in clients}
+        self._hashes = [(h, client) for client in clients for h in client.key_hashes]
+        self._anonymous_scopes = anonymous_scopes
+        self._jwt_keys: dict[str, Any] = {}
+        if hs256_secret:
+            self._jwt_keys["HS256"] = hs256_secret
+        if rs256_public_key:
+            self._jwt_keys["RS256"] = rs256_public_key
+        self._audience = audience
+        self._issuer = issuer
+        self._leeway = leeway
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Authenticator:
+        secret = settings.jwt_hs256_secret
+        # Production never serves anonymous callers, whatever the settings say.
+        anonymous = frozenset(settings.anonymous_scopes) if settings.env != "production" else None
+        return cls(
+            clients=settings.clients,
+            anonymous_scopes=anonymous or frozenset(),
+            hs256_secret=secret.get_secret_value() if secret is not None else None,
+            rs256_public_key=settings.jwt_rs256_public_key,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_seconds,
+        )
+
+    @property
+    def allows_anonymous(self) -> bool:
+        return bool(self._anonymous_scopes)
+
+    def authenticate(self, headers: Mapping[str, str]) -> Identity | None:
+        """The caller's identity; ``None`` when there is no credential and no anonymous access.
+
+        Raises:
+            AuthError: a credential was sent but is not valid.
+        """
+        credential = credential_from(headers)
+        if credential is None:
+            if self._anonymous_scopes:
+                return Identity("anonymous", self._anonymous_scopes, "anonymous")
+            return None
+        if _JWT_RE.match(credential):
+            return self._from_jwt(credential)
+        return self._from_key(credential)
+
+    def _from_key(self, key: str) -> Identity:
+        presented = hash_key(key).encode()
+        found: ClientConfig | None = None
+        # Compare with every hash, without stopping early: timing tells nothing.
+        for stored, client in self._hashes:
+            if hmac.compare_digest(presented, stored.encode()):
+                found = client
+        if found is None:
+            raise AuthError("the API key is not valid")
+        if found.revoked:
+            raise AuthError("the API key has been revoked")
+        return Identity(found.id, frozenset(found.scopes), "api_key", found.allowlist_only)
+
+    def _from_jwt(self, token: str) -> Identity:
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError as exc:
+            raise AuthError("the token is not a valid JWT") from exc
+        key = self._jwt_keys.get(str(algorithm))
+        if key is None:
+            raise AuthError(f"tokens signed with {algorithm!s:.10} are not accepted")
+        options: Any = {"require": ["exp"], "verify_aud": self._audience is not None}
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[str(algorithm)],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options=options,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("the token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise AuthError("the token is not valid yet (nbf)") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise AuthError("the token is not meant for this gateway (aud)") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise AuthError("the token's issuer is not trusted (iss)") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(f"the token lacks the '{exc.claim}' claim") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthError("the token's signature or claims are not valid") from exc
+        return self._jwt_identity(claims)
+
+    def _jwt_identity(self, claims: dict[str, Any]) -> Identity:
+        client_id = claims.get("client_id") or claims.get("sub")
+        if not isinstance(client_id, str) or not client_id:
+            raise AuthError("the token lacks a 'sub' (client id)")
+        raw = claims.get("scope", claims.get("scopes", []))
+        requested = raw.split() if isinstance(raw, str) else raw
+        if not isinstance(requested, list):
+            raise AuthError("the token's 'scope' must be a string or a list")
+        scopes = frozenset(str(s) for s in requested) & ALL_SCOPES
+        configured = self._clients.get(client_id)
+        allowlist_only = False
+        if configured is not None:
+            if configured.revoked:
+                raise AuthError("the client has been revoked")
+            # A token never grants more than its client was given.
+            scopes &= frozenset(configured.scopes)
+            allowlist_only = configured.allowlist_only
+        return Identity(client_id, scopes, "jwt", allowlist_only)
+
+
+def identity_or_none(authenticator: Authenticator, headers: Mapping[str, str]) -> Identity | None:
+    """The identity for a channel that cannot answer 401 (websockets); ``None`` when invalid."""
+    try:
+        return authenticator.authenticate(headers)
+    except AuthError:
+        return None

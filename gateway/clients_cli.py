@@ -1,0 +1,150 @@
+"""``gateway clients``: add, list, revoke and rotate partner clients in the TOML settings file.
+
+The file's ``[[clients]]`` tables hold each client's id, scopes, revoked flag
+and the sha256 hashes of its keys, never a key. A new key is printed once,
+on standard output (so it can be piped into a secret store), and cannot be
+shown again. The file is rewritten whole with ``tomli-w``: values are kept,
+comments are not.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import tomli_w
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from gateway.auth import ALL_SCOPES, ClientConfig, hash_key, new_key
+
+app = typer.Typer(help="Manage partner clients and their API keys.", no_args_is_help=True)
+console = Console(stderr=True)
+
+ConfigFile = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="GATEWAY_CONFIG", help="TOML settings file to edit."),
+]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        console.print(f"[red]{path}: not valid TOML ({exc})[/red]")
+        raise typer.Exit(2) from None
+
+
+def _clients(data: dict[str, Any]) -> list[dict[str, Any]]:
+    clients = data.setdefault("clients", [])
+    if not isinstance(clients, list):
+        console.print("[red]clients: must be an array of tables ([[clients]])[/red]")
+        raise typer.Exit(2)
+    return clients
+
+
+def _find(clients: list[dict[str, Any]], client_id: str) -> dict[str, Any]:
+    for client in clients:
+        if client.get("id") == client_id:
+            return client
+    console.print(f"[red]no client with id {client_id!r}[/red]")
+    raise typer.Exit(1)
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    for client in data.get("clients", []):
+        try:
+            ClientConfig(**client)
+        except ValidationError as exc:
+            console.print(f"[red]client {client.get('id')!r}: {exc.errors()[0]['msg']}[/red]")
+            raise typer.Exit(2) from None
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(tomli_w.dumps(data))
+    temporary.replace(path)  # atomic: a crash leaves the old file, not half a new one
+
+
+def _announce_key(client_id: str, key: str) -> None:
+    console.print(f"[green]new key for {client_id}[/green] (shown once; store it now):")
+    typer.echo(key)
+
+
+@app.command("add")
+def add(
+    client_id: Annotated[str, typer.Argument(help="Client id (letters, digits, . _ -).")],
+    config: ConfigFile,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", "-s", help=f"Scope to grant (repeat): {sorted(ALL_SCOPES)}."),
+    ] = None,
+    allowlist_only: Annotated[
+        bool, typer.Option(help="May run only registered operations.")
+    ] = False,
+) -> None:
+    """Add a client with a new key (printed once)."""
+    data = _read(config)
+    clients = _clients(data)
+    if any(client.get("id") == client_id for client in clients):
+        console.print(f"[red]a client with id {client_id!r} exists; use rotate[/red]")
+        raise typer.Exit(1)
+    key = new_key()
+    entry: dict[str, Any] = {
+        "id": client_id,
+        "scopes": sorted(set(scope or [])),
+        "key_hashes": [hash_key(key)],
+        "revoked": False,
+    }
+    if allowlist_only:
+        entry["allowlist_only"] = True
+    clients.append(entry)
+    _write(config, data)
+    _announce_key(client_id, key)
+
+
+@app.command("list")
+def list_clients(config: ConfigFile) -> None:
+    """List the clients (never their keys)."""
+    table = Table("id", "scopes", "keys", "revoked", "allowlist only")
+    for client in _clients(_read(config)):
+        table.add_row(
+            str(client.get("id")),
+            " ".join(client.get("scopes", [])),
+            str(len(client.get("key_hashes", []))),
+            "yes" if client.get("revoked") else "no",
+            "yes" if client.get("allowlist_only") else "no",
+        )
+    Console().print(table)
+
+
+@app.command("revoke")
+def revoke(
+    client_id: Annotated[str, typer.Argument(help="Client id.")], config: ConfigFile
+) -> None:
+    """Revoke a client: every key and token of it is refused from the next start."""
+    data = _read(config)
+    _find(_clients(data), client_id)["revoked"] = True
+    _write(config, data)
+    console.print(f"[yellow]revoked {client_id}[/yellow]")
+
+
+@app.command("rotate")
+def rotate(
+    client_id: Annotated[str, typer.Argument(help="Client id.")],
+    config: ConfigFile,
+    keep_old: Annotated[
+        bool, typer.Option(help="Keep the old keys valid too (for a hand-over).")
+    ] = False,
+) -> None:
+    """Give a client a new key (printed once); the old keys stop working unless --keep-old."""
+    data = _read(config)
+    client = _find(_clients(data), client_id)
+    key = new_key()
+    old = list(client.get("key_hashes", [])) if keep_old else []
+    client["key_hashes"] = [*old, hash_key(key)]
+    client["revoked"] = False
+    _write(config, data)
+    _announce_key(client_id, key)

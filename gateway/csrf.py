@@ -1,0 +1,63 @@
+"""CSRF protection for GraphQL over GET.
+
+A POST must be ``application/json`` (``GraphQLEndpoint``), which a browser
+cannot send cross-site without a CORS preflight. A GET is a "simple"
+request a hostile page can make with the user's cookies, so a GET that looks
+like it comes from a browser (it carries ``Origin``, ``Cookie`` or
+``Sec-Fetch-Site: cross-site``) must also carry a header no simple request
+may set: one of ``PREFLIGHT_HEADERS``, or a credential header. curl and
+server-side clients send none of the browser markers and are unaffected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.settings import Settings
+
+PREFLIGHT_HEADERS = (
+    "x-requested-with",
+    "apollo-require-preflight",
+    "graphql-require-preflight",
+    # Credential headers are not CORS-safelisted either: sending them took a preflight.
+    "authorization",
+    "x-api-key",
+)
+
+
+def csrf_refusal(method: str, headers: Mapping[str, str]) -> str | None:
+    """Why a request is refused as a possible CSRF, or ``None`` when it is fine."""
+    if method != "GET":
+        return None
+    from_browser = (
+        "origin" in headers
+        or "cookie" in headers
+        or headers.get("sec-fetch-site", "").lower() == "cross-site"
+    )
+    if not from_browser or any(name in headers for name in PREFLIGHT_HEADERS):
+        return None
+    return (
+        "a GET from a browser must carry an X-Requested-With, Apollo-Require-Preflight or "
+        "GraphQL-Require-Preflight header (CSRF protection); or use POST with application/json"
+    )
+
+
+def cors_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments of Starlette's ``CORSMiddleware`` from the settings' allowlist."""
+    return {
+        "allow_origins": list(settings.cors_origins),
+        # Settings refuse a wildcard origin together with credentials.
+        "allow_credentials": settings.cors_allow_credentials,
+        "allow_methods": ["GET", "POST"],
+        "allow_headers": [
+            "Authorization",
+            "Content-Type",
+            "X-Api-Key",
+            "X-Request-ID",
+            "Idempotency-Key",
+            *(name.title() for name in PREFLIGHT_HEADERS[:3]),
+        ],
+        "expose_headers": ["Retry-After", "X-Request-ID"],
+        "max_age": 600,
+    }

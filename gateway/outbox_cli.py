@@ -1,0 +1,93 @@
+"""``gateway outbox``: how the event outbox stands, and re-queueing failed events.
+
+gateway outbox           pending / failed / delivered counts, oldest pending age
+gateway outbox replay    put every failed event back in the queue
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from adapters.core import CoreAdapter
+from adapters.core.gateway_tables import ensure_gateway_tables
+from adapters.errors import BackendError
+from gateway.outbox import OutboxStats, outbox_stats, replay_failed
+
+outbox_app = typer.Typer(
+    help="The outbox of business events to the CRM: status and replay.",
+    no_args_is_help=False,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML settings file (also GATEWAY_CONFIG)."),
+]
+
+
+def _database_url(config: Path | None) -> str:
+    from gateway.cli import _settings
+
+    return _settings(config).core_database_url
+
+
+async def _stats(url: str) -> OutboxStats:
+    async with CoreAdapter(url) as core:
+        await ensure_gateway_tables(core)
+        return await outbox_stats(core)
+
+
+async def _replay(url: str, ids: list[str]) -> int:
+    async with CoreAdapter(url) as core:
+        await ensure_gateway_tables(core)
+        return await replay_failed(core, ids)
+
+
+def format_stats(stats: OutboxStats) -> str:
+    """The status lines ``gateway outbox`` prints."""
+    age = "-" if stats.oldest_pending_age is None else f"{stats.oldest_pending_age:.1f} s"
+    return (
+        f"pending    {stats.pending}\n"
+        f"failed     {stats.failed}\n"
+        f"delivered  {stats.delivered}\n"
+        f"oldest pending age  {age}"
+    )
+
+
+@outbox_app.callback(invoke_without_command=True)
+def status(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """Show pending, failed and delivered counts and the oldest pending event's age."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        stats = asyncio.run(_stats(_database_url(config)))
+    except BackendError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(format_stats(stats), highlight=False)
+
+
+@outbox_app.command()
+def replay(
+    config: ConfigOption = None,
+    event_id: Annotated[
+        list[str] | None, typer.Option("--id", help="Only this event (repeatable).")
+    ] = None,
+) -> None:
+    """Re-queue failed events (all of them, or those given with --id)."""
+    try:
+        count = asyncio.run(_replay(_database_url(config), event_id or []))
+    except BackendError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"re-queued {count} failed event(s)", highlight=False)
+
+
+__all__ = ["format_stats", "outbox_app"]

@@ -1,0 +1,199 @@
+"""Scopes down to fields, enforced in one place.
+
+``FIELD_SCOPES`` is the one declarative map of ``(type, field) -> scope``;
+``ROOT_SCOPES`` gives the scope every field of a root type needs. The
+``Permissions`` extension applies both:
+
+- before execution, a mutation (or subscription) whose root fields need a
+  scope the client lacks is refused whole, so nothing is written (a mutation
+  field missing from the map is refused too: new writes fail closed until
+  they get a scope);
+- while resolving, a field the client may not see resolves to null with a
+  ``FORBIDDEN`` error for that field only (protected fields are nullable).
+
+Resolvers hold no permission checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from types import MappingProxyType
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+
+from gateway.auth import CORE_READ, CUSTOMERS_WRITE, INSIGHTS_READ, MARGINS_READ, ORDERS_WRITE
+from gateway.errors import PublicError
+
+#: Every field of these root types needs the scope (mutations are listed per field).
+ROOT_SCOPES: MappingProxyType[str, str] = MappingProxyType(
+    {"Query": CORE_READ, "Subscription": CORE_READ}
+)
+
+#: The scope a field needs beyond its root's, by (GraphQL type name, field name).
+FIELD_SCOPES: MappingProxyType[tuple[str, str], str] = MappingProxyType(
+    {
+        # CRM insights
+        ("Customer", "insights"): INSIGHTS_READ,
+        ("Customer", "activities"): INSIGHTS_READ,
+        # costs and margins
+        ("Product", "unitCost"): MARGINS_READ,
+        ("Price", "marginPct"): MARGINS_READ,
+        ("OrderLine", "marginPct"): MARGINS_READ,
+        ("Order", "marginPct"): MARGINS_READ,
+        # writes
+        ("Mutation", "createCustomer"): CUSTOMERS_WRITE,
+        ("Mutation", "updateCustomer"): CUSTOMERS_WRITE,
+        ("Mutation", "createOrder"): ORDERS_WRITE,
+        ("Mutation", "placeOrder"): ORDERS_WRITE,
+        ("Mutation", "cancelOrder"): ORDERS_WRITE,
+        ("Mutation", "shipOrder"): ORDERS_WRITE,
+    }
+)
+
+_UNMAPPED_MUTATION = "<unmapped>"
+
+
+class Forbidden(PublicError):
+    """The client lacks the scope a field or an operation needs."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, what: str, scope: str) -> None:
+        self.scope = scope
+        super().__init__(f"{what}: requires the '{scope}' scope")
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, "scope": self.scope}
+
+
+def required_scope(type_name: str, field_name: str) -> str | None:
+    """The scope a field needs, or ``None``; unmapped mutation fields need an impossible one."""
+    if field_name.startswith("__"):
+        return None  # introspection has its own switch (DisableIntrospection)
+    scope = FIELD_SCOPES.get((type_name, field_name))
+    if scope is not None:
+        return scope
+    if type_name == "Mutation":
+        return _UNMAPPED_MUTATION
+    return ROOT_SCOPES.get(type_name)
+
+
+def _scopes_of(context: object) -> frozenset[str]:
+    scopes: object = getattr(context, "scopes", None)
+    return scopes if isinstance(scopes, frozenset) else frozenset()
+
+
+def _root_fields(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _root_fields(fragment.selection_set, fragments)
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+_WHOLE_OPERATION = {OperationType.MUTATION: "Mutation", OperationType.SUBSCRIPTION: "Subscription"}
+
+
+def refused_root_fields(
+    document: DocumentNode, operation_name: str | None, scopes: frozenset[str]
+) -> list[GraphQLError]:
+    """One FORBIDDEN error per root field of a mutation or subscription the scopes do not cover.
+
+    Queries are not refused whole: their fields are nulled one by one instead.
+    """
+    operation = _operation(document, operation_name)
+    if operation is None or operation.operation not in _WHOLE_OPERATION:
+        return []
+    root = _WHOLE_OPERATION[operation.operation]
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    errors: list[GraphQLError] = []
+    for field in _root_fields(operation.selection_set, fragments):
+        scope = required_scope(root, field.name.value)
+        if scope is None or scope in scopes:
+            continue
+        if scope == _UNMAPPED_MUTATION:
+            message = f"Mutation.{field.name.value}: no scope grants this mutation"
+            extensions: dict[str, Any] = {"code": Forbidden.code}
+        else:
+            refusal = Forbidden(f"{root}.{field.name.value}", scope)
+            message, extensions = str(refusal), refusal.extensions
+        errors.append(GraphQLError(message, nodes=[field], extensions=extensions))
+    return errors
+
+
+class Permissions(SchemaExtension):
+    """Applies ``FIELD_SCOPES`` / ``ROOT_SCOPES`` to every request (see the module docstring).
+
+    Reads the caller's scopes from ``info.context.scopes`` (a frozenset).
+
+    Example:
+        >>> import strawberry
+        >>> @strawberry.type
+        ... class Query:
+        ...     hello: str = "hi"
+        >>> schema = strawberry.Schema(query=Query, extensions=[Permissions])
+        >>> ctx = type("Ctx", (), {"scopes": frozenset({"core:read"})})()
+        >>> schema.execute_sync("{ hello }", context_value=ctx).data
+        {'hello': 'hi'}
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        execution_context = self.execution_context
+        document = execution_context.graphql_document
+        if document is not None:
+            scopes = _scopes_of(execution_context.context)
+            errors = refused_root_fields(document, execution_context.operation_name, scopes)
+            if errors and execution_context.operation_type is StrawberryOperationType.SUBSCRIPTION:
+                # Strawberry subscribes regardless of a preset result, but turns an error
+                # raised here into the stream's one result: nothing is subscribed.
+                raise errors[0]
+            if errors:
+                # A result set before execution makes strawberry skip it: nothing is written.
+                execution_context.result = ExecutionResult(data=None, errors=errors)
+        yield
+
+    def resolve(
+        self,
+        _next: Callable[..., Any],
+        root: Any,
+        info: GraphQLResolveInfo[Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        scope = required_scope(info.parent_type.name, info.field_name)
+        if scope is not None and scope not in _scopes_of(info.context):
+            if scope == _UNMAPPED_MUTATION:
+                raise Forbidden(f"{info.parent_type.name}.{info.field_name}", "<none>")
+            raise Forbidden(f"{info.parent_type.name}.{info.field_name}", scope)
+        return _next(root, info, *args, **kwargs)

@@ -1,0 +1,202 @@
+"""Per-client rate limits: a token bucket charged with each operation's cost.
+
+Each client has a bucket of ``rate_limit_burst`` cost units that refills at
+``rate_limit_per_second``. An operation takes its computed cost (see
+``gateway.limits``); when the bucket holds less, the operation is refused
+before it runs with ``RATE_LIMITED`` and the endpoint answers HTTP 429 with
+``Retry-After``.
+
+``MemoryRateLimiter`` keeps the buckets in this process; ``RedisRateLimiter``
+keeps them in Redis, updated by one Lua script (atomic, and timed by the
+Redis server's clock), so every instance shares one budget per client. If
+Redis cannot be reached the request is let through and a warning logged:
+an outage of the limiter must not become an outage of the gateway.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from graphql import GraphQLError
+from redis.exceptions import RedisError
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from gateway.metrics import record_rate_limited
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway.ratelimit")
+
+RATE_LIMITED = "RATE_LIMITED"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of charging a bucket."""
+
+    allowed: bool
+    remaining: float
+    retry_after: float  # seconds until the cost would fit; 0 when allowed
+
+
+class RateLimiter(Protocol):
+    """Charges ``cost`` to ``client_id``'s bucket."""
+
+    async def take(self, client_id: str, cost: int) -> Decision: ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryRateLimiter:
+    """Token buckets in this process (one instance, or tests).
+
+    Example:
+        >>> import asyncio
+        >>> limiter = MemoryRateLimiter(burst=10, per_second=1.0)
+        >>> asyncio.run(limiter.take("acme", 8)).allowed
+        True
+    """
+
+    def __init__(self, *, burst: int, per_second: float) -> None:
+        self.burst = burst
+        self.per_second = per_second
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    async def take(self, client_id: str, cost: int) -> Decision:
+        cost = min(max(cost, 1), self.burst)
+        now = time.monotonic()
+        tokens, last = self._buckets.get(client_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        if tokens >= cost:
+            self._buckets[client_id] = (tokens - cost, now)
+            return Decision(True, tokens - cost, 0.0)
+        self._buckets[client_id] = (tokens, now)
+        return Decision(False, tokens, (cost - tokens) / self.per_second)
+
+    async def aclose(self) -> None:
+        self._buckets.clear()
+
+
+# KEYS[1] bucket; ARGV: burst, per_second, cost. Returns {allowed, tokens*1000, retry_ms}.
+_BUCKET_SCRIPT = """
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil then
+  tokens = burst
+  ts = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed = 0
+local retry_ms = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+else
+  retry_ms = math.ceil((cost - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, math.floor(tokens * 1000), retry_ms}
+"""
+
+
+class RedisRateLimiter:
+    """Token buckets shared by every instance through Redis (one atomic Lua script)."""
+
+    def __init__(self, url: str, *, burst: int, per_second: float, prefix: str) -> None:
+        self.burst = burst
+        self.per_second = per_second
+        self.prefix = prefix
+        self._redis: Any = aioredis.Redis.from_url(url)
+        self._script: Any = self._redis.register_script(_BUCKET_SCRIPT)
+
+    async def take(self, client_id: str, cost: int) -> Decision:
+        cost = min(max(cost, 1), self.burst)
+        try:
+            allowed, milli_tokens, retry_ms = await self._script(
+                keys=[self.prefix + client_id], args=[self.burst, self.per_second, cost]
+            )
+        except RedisError:
+            log.warning("rate limiter: Redis unavailable; letting the request through")
+            return Decision(True, float(self.burst), 0.0)
+        return Decision(bool(allowed), int(milli_tokens) / 1000, int(retry_ms) / 1000)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+def rate_limiter_from_settings(settings: Settings) -> RateLimiter:
+    """Redis-backed when ``redis_url`` is set, else in memory."""
+    if settings.redis_url:
+        return RedisRateLimiter(
+            settings.redis_url,
+            burst=settings.rate_limit_burst,
+            per_second=settings.rate_limit_per_second,
+            prefix=settings.rate_limit_key_prefix,
+        )
+    return MemoryRateLimiter(
+        burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
+    )
+
+
+class LimiterLifetime:
+    """Closes a limiter with the app's lifespan (``async with``)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    async def __aenter__(self) -> RateLimiter:
+        return self.limiter
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.limiter.aclose()
+
+
+class RateLimit(SchemaExtension):
+    """Charges each operation's cost (``context.cost``) to its client before it runs.
+
+    Runs after ``QueryCost``; refused operations carry ``RATE_LIMITED`` with
+    ``retryAfter`` (whole seconds), which the endpoint turns into HTTP 429.
+    """
+
+    def __init__(self, *, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    @classmethod
+    def factory(cls, limiter: RateLimiter) -> Any:
+        return lambda: cls(limiter=limiter)
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution_context = self.execution_context
+        if execution_context.result is None:
+            context = execution_context.context
+            cost = getattr(context, "cost", None) or 1
+            client_id = str(getattr(context, "client_id", "anonymous"))
+            decision = await self.limiter.take(client_id, cost)
+            if not decision.allowed:
+                record_rate_limited(client_id)
+                retry = max(1, math.ceil(decision.retry_after))
+                error = GraphQLError(
+                    f"rate limit exceeded: this operation costs {cost}; retry in {retry} s",
+                    extensions={"code": RATE_LIMITED, "retryAfter": retry},
+                )
+                execution_context.result = ExecutionResult(data=None, errors=[error])
+        yield

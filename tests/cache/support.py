@@ -1,0 +1,42 @@
+"""Helpers of the cache tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from gateway.backends import Backends
+from gateway.cache import BoltOnCache
+from gateway.loaders import Loaders
+from simulators.runner import Simulators
+from tests.resilience.support import settings_for
+
+SKUS = [f"SKU-{i:05d}" for i in range(1, 21)]
+
+
+@asynccontextmanager
+async def cached_backends(
+    tmp_path: Path, sims: Simulators, **overrides: Any
+) -> AsyncIterator[Backends]:
+    """Backends from settings (memory cache unless ``redis_url`` is given), entered."""
+    async with Backends.from_settings(settings_for(tmp_path, sims, **overrides)) as backends:
+        yield backends
+
+
+def cache_of(backends: Backends) -> BoltOnCache:
+    assert backends.cache is not None
+    return backends.cache
+
+
+async def prices(
+    backends: Backends,
+    skus: list[str],
+    currency: str = "USD",
+    extensions: dict[str, object] | None = None,
+) -> list[Any]:
+    """Load prices as one request would: a fresh ``Loaders``, one batch."""
+    loaders = Loaders(backends, extensions=extensions)
+    return list(await asyncio.gather(*(loaders.price.load((sku, currency)) for sku in skus)))
