@@ -39,6 +39,7 @@ from graphql import (
     VariableNode,
 )
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -244,9 +245,16 @@ class QueryCost(SchemaExtension):
 def limit_extensions(settings: Settings) -> list[Any]:
     """The size, depth, alias and cost limits as strawberry extension factories."""
     model = CostModel.from_settings(settings)
+    # Depth and alias limiters are validation rules. Each limiter instance builds new
+    # rule classes, and strawberry's ValidationCache keys on those classes: built per
+    # request, every request would be validated afresh. Build the rules once and hand
+    # each request a light AddValidationRules holding the same classes.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
+    ]
     return [
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
+        lambda: AddValidationRules(rules),
         QueryCost.factory(model),
     ]

@@ -117,3 +117,18 @@ def test_cost_model(query: str, expected: int) -> None:
     cost = operation_cost(build_schema()._schema, operation, fragments, {}, model)
     assert cost == expected
     assert ("Product", "price") in BOLT_ON_FIELDS
+
+
+def test_validation_rules_are_built_once_so_the_validation_cache_can_hit() -> None:
+    # strawberry's ValidationCache keys on the rule classes: new classes per request
+    # would validate every request afresh.
+    from gateway.limits import limit_extensions
+    from gateway.settings import Settings
+
+    factories = limit_extensions(Settings())
+    first = [factory() for factory in factories]
+    second = [factory() for factory in factories]
+    rules_first = [getattr(ext, "validation_rules", None) for ext in first]
+    rules_second = [getattr(ext, "validation_rules", None) for ext in second]
+    assert any(rules_first)
+    assert rules_first == rules_second
