@@ -153,14 +153,15 @@ async def test_stale_while_revalidate_answers_at_once_and_refreshes(
         extensions: dict[str, object] = {}
         await prices(backends, SKUS[:2], extensions=extensions)
         elapsed = time.perf_counter() - started
-        assert elapsed < 0.1, "an expired entry must be answered without waiting"
+        # Below the backend's 0.3 s latency: answered without waiting for it.
+        assert elapsed < 0.25, "an expired entry must be answered without waiting"
         assert "stale" in extensions
         await asyncio.sleep(0.4)  # the background refresh lands
         assert sims.pricing.state.count("listPrices") == 2
         started = time.perf_counter()
         refreshed: dict[str, object] = {}
         await prices(backends, SKUS[:2], extensions=refreshed)
-        assert time.perf_counter() - started < 0.1
+        assert time.perf_counter() - started < 0.25
     assert refreshed == {}
     assert sims.pricing.state.count("listPrices") == 2
 

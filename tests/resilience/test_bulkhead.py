@@ -65,10 +65,15 @@ async def test_a_hanging_bolt_on_does_not_slow_reads_of_another(
         ]
         await asyncio.sleep(0.05)
         beside = await _timed_shipments(backends)
+        # The shipment reads finished while the Pricing calls holding its bulkhead hung.
+        pending_when_done = sum(not future.done() for future in stuck)
         outcomes = await asyncio.gather(*stuck, return_exceptions=True)
     assert all(isinstance(o, BackendError) for o in outcomes)
     assert sims.pricing.state.peak_in_flight <= 4
-    assert beside < alone + 0.05, f"shipments took {beside:.3f}s beside a hung Pricing"
+    assert pending_when_done >= 4
+    # Had they queued behind Pricing they would take its 1 s budget; the margin is for
+    # a loaded CI machine, not a speed goal.
+    assert beside < alone + 0.5, f"shipments took {beside:.3f}s beside a hung Pricing"
 
 
 async def _timed_shipments(backends: Backends) -> float:
