@@ -103,7 +103,7 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
                 context.client_id, context.scopes = identity.client_id, identity.scopes
         return context
 
-    ws_view = GatewayGraphQLView(schema, make_context=make_context)
+    ws_view = GatewayGraphQLView(schema, make_context=make_context, authenticator=authenticator)
     endpoint = GraphQLEndpoint(
         schema,
         make_context=make_context,

@@ -30,6 +30,8 @@ class Context:
     client_id: str = "anonymous"
     # Set by the endpoint from the caller's identity; the permission layer reads them.
     scopes: frozenset[str] = field(default_factory=frozenset)
+    #: graphql-transport-ws ``connection_init`` payload (strawberry sets it).
+    connection_params: dict[str, object] | None = None
     cost: int | None = None  # the operation's computed cost (gateway.limits)
     extensions: dict[str, object] = field(default_factory=dict)
     # The write side (writer, live events, change hooks); None where nothing writes.

@@ -233,6 +233,8 @@ def build_graphiql_page(static_prefix: str = STATIC_PREFIX) -> GraphiQLPage:
         GraphiQLAssetsMissing: the page references an asset we do not vendor.
     """
     prefix = static_prefix.rstrip("/")
+    # GraphiQL sends its Headers tab as the websocket's connection_init payload, which is
+    # how subscriptions from the page authenticate (gateway/graphql_ws.py).
     html, assets = _rewrite(_with_default_query(get_graphql_ide_html("graphiql")), prefix)
     return GraphiQLPage(
         html=html,
