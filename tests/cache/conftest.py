@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from simulators.runner import Simulators
-from tests.resilience.support import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
+from tests.resilience.support import _fresh_simulators, sims
 
 REDIS_ENV = "GATEWAY_TEST_REDIS_URL"
-
-
-@pytest.fixture(scope="session")
-def sims() -> Iterator[Simulators]:
-    with Simulators.start_in_thread(
-        pricing_token=PRICING_TOKEN,
-        crm_api_key=CRM_API_KEY,
-        shipping_token=SHIPPING_TOKEN,
-        seeded_orders=200,
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_simulators(sims: Simulators) -> Iterator[None]:
-    sims.reset()
-    yield
-    sims.reset()
+__all__ = ["_fresh_simulators", "namespace", "redis_url", "sims"]
 
 
 @pytest.fixture

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from adapters.crm import CrmAdapter
 from adapters.pricing import PricingAdapter
@@ -86,3 +88,23 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+@pytest.fixture(scope="session")
+def sims() -> Iterator[Simulators]:
+    """The three simulators for the session (imported by the cache and resilience conftests)."""
+    with Simulators.start_in_thread(
+        pricing_token=PRICING_TOKEN,
+        crm_api_key=CRM_API_KEY,
+        shipping_token=SHIPPING_TOKEN,
+        seeded_orders=200,
+    ) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _fresh_simulators(sims: Simulators) -> Iterator[None]:
+    sims.reset()
+    yield
+    # A hang left on would hold the next test's calls; reset releases it.
+    sims.reset()
