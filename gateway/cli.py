@@ -178,6 +178,62 @@ def demo(
 
 
 @app.command()
+def simulators(
+    config: ConfigOption = None,
+    seeded_orders: Annotated[
+        int, typer.Option(help="Orders SO-000001..N the core's seed shipped [default: 20000].")
+    ] = 20_000,
+    latency: Annotated[float, typer.Option(help="Seconds added to every contract call.")] = 0.0,
+    failure_rate: Annotated[float, typer.Option(help="Share of calls answered 503 (0-1).")] = 0.0,
+) -> None:
+    """Serve the Pricing, CRM and Shipping simulators on the ports of the settings' URLs.
+
+    Credentials are the settings' own (GATEWAY_PRICING_TOKEN, GATEWAY_CRM_API_KEY,
+    GATEWAY_SHIPPING_TOKEN); missing ones are generated and printed as the
+    environment lines `gateway serve` needs.
+    """
+    import secrets
+    from urllib.parse import urlsplit
+
+    from simulators.runner import Simulators
+
+    settings = _settings(config)
+    credentials: dict[str, str] = {}
+    for name in ("pricing_token", "crm_api_key", "shipping_token"):
+        value = getattr(settings, name)
+        credentials[name] = (
+            value.get_secret_value() if value is not None else secrets.token_urlsafe(16)
+        )
+    ports = {
+        service: urlsplit(getattr(settings, f"{service}_url")).port or 0
+        for service in ("pricing", "crm", "shipping")
+    }
+    try:
+        sims = Simulators(
+            pricing_token=credentials["pricing_token"],
+            crm_api_key=credentials["crm_api_key"],
+            shipping_token=credentials["shipping_token"],
+            seeded_orders=seeded_orders,
+            pricing_port=ports["pricing"],
+            crm_port=ports["crm"],
+            shipping_port=ports["shipping"],
+        )
+    except OSError as exc:
+        console.print(f"[red]cannot bind a simulator port: {exc}[/red]")
+        raise typer.Exit(1) from None
+    for served in sims.all:
+        served.state.configure(latency=latency, failure_rate=failure_rate)
+    console.print(f"pricing {sims.pricing.url}, crm {sims.crm.url}, shipping {sims.shipping.url}")
+    console.print("For `gateway serve` in another shell:")
+    for name, value in credentials.items():
+        typer.echo(f"export GATEWAY_{name.upper()}={value}")
+    for service in ("pricing", "crm", "shipping"):
+        typer.echo(f"export GATEWAY_{service.upper()}_URL={getattr(sims, service).url}")
+    console.print("Knobs: POST /_sim/config on each (latency, failure_rate, ...). Ctrl+C stops.")
+    asyncio.run(sims.serve())
+
+
+@app.command()
 def check(
     config: ConfigOption = None,
     budget: Annotated[float, typer.Option(help="Seconds each check may take.")] = 5.0,
