@@ -14,6 +14,7 @@ idempotency keys, persisted queries and auth have one place to hook in.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from adapters.errors import BackendError
 from gateway.auth import Authenticator, AuthError, Identity
 from gateway.context import Context
 from gateway.csrf import csrf_refusal
@@ -38,6 +40,8 @@ from gateway.ratelimit import RATE_LIMITED
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
+
+log = logging.getLogger("gateway.http")
 
 
 class RequestRejected(Exception):
@@ -50,12 +54,14 @@ class RequestRejected(Exception):
         headers: dict[str, str] | None = None,
         *,
         code: str = "BAD_REQUEST",
+        extensions: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
         self.code = code
+        self.extensions = {"code": code, **(extensions or {})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +161,29 @@ class GraphQLEndpoint:
             response = await self.handle(request)
         except RequestRejected as exc:
             response = _error_response(exc, request)
+        except BackendError as exc:
+            # Outside GraphQL execution (e.g. the idempotency store on the core): say which
+            # backend, as a field error would, with no detail.
+            log.warning("backend unavailable outside execution: %s", exc.code, exc_info=True)
+            response = _error_response(
+                RequestRejected(
+                    503, f"{exc.service} is unavailable", code=exc.code, extensions=exc.extensions
+                ),
+                request,
+            )
+        except Exception:
+            # A bug: the client gets the masked message and the request id, the log the trace.
+            request_id = request.scope.get("state", {}).get("request_id")
+            log.exception("unexpected error serving /graphql (request %s)", request_id)
+            response = _error_response(
+                RequestRejected(
+                    500,
+                    "Internal server error",
+                    code="INTERNAL_SERVER_ERROR",
+                    extensions={"requestId": request_id} if request_id else None,
+                ),
+                request,
+            )
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
@@ -296,7 +325,7 @@ def _format(error: GraphQLError) -> dict[str, Any]:
 
 
 def _error_response(exc: RequestRejected, request: Request) -> Response:
-    body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+    body = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
     media_type = (
         GRAPHQL_RESPONSE_JSON
         if wants_graphql_response_json(request.headers.get("accept", ""))

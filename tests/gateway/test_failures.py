@@ -138,3 +138,71 @@ async def test_unexpected_errors_are_masked_and_logged(
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-123"}
     assert "hunter2" not in str(error)
     assert "secret internals" in caplog.text and "req-123" in caplog.text
+
+
+async def test_idempotency_store_down_is_a_clear_503(sims: Simulators) -> None:
+    # The Idempotency-Key table lives on the core: with the core down the request
+    # cannot be guarded, so it is refused before anything runs, naming the backend.
+    settings = settings_for("postgresql+asyncpg://nobody:hunter2@127.0.0.1:1/none", sims)
+    async with running_gateway(settings) as gateway:
+        response = await gateway.client.post(
+            "/graphql",
+            json={
+                "query": 'mutation { cancelOrder(input: {orderNumber: "SO-000001"}) '
+                "{ userErrors { code } } }"
+            },
+            headers={**gateway.headers, "Idempotency-Key": "key-0001-core-down"},
+        )
+    assert response.status_code == 503
+    assert "hunter2" not in response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "service": "core"}
+    assert error["message"].startswith("cannot check the Idempotency-Key: core")
+
+
+async def test_a_bug_outside_execution_is_masked_too(caplog: pytest.LogCaptureFixture) -> None:
+    """The endpoint's last line of defence: no traceback or detail reaches the client."""
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from gateway.graphql_http import GraphQLEndpoint
+    from gateway.request_id import RequestIdMiddleware
+
+    @strawberry.type
+    class Query:
+        ok: str = "ok"
+
+    def broken_context(request: object) -> Any:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    async def no_websockets(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("not used")
+
+    endpoint = GraphQLEndpoint(
+        strawberry.Schema(query=Query),
+        make_context=broken_context,
+        ide=None,
+        websocket_app=no_websockets,
+        max_body_bytes=4096,
+    )
+    app = RequestIdMiddleware(Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])]))
+    transport = httpx.ASGITransport(app=app)
+    with caplog.at_level(logging.ERROR, logger="gateway.http"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post(
+                "/graphql", json={"query": "{ ok }"}, headers={"X-Request-ID": "req-bug-1"}
+            )
+    assert response.status_code == 500
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Internal server error",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-bug-1"},
+            }
+        ]
+    }
+    assert "hunter2" not in response.text
+    assert response.headers["x-request-id"] == "req-bug-1"
+    assert "secret internals" in caplog.text
+    assert "req-bug-1" in caplog.text
