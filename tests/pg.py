@@ -1,6 +1,7 @@
 """Per-test PostgreSQL schemas: isolation by fresh schema, not by test order.
 
-Any test package can pin a database URL to a new, empty schema::
+Any test package can pin a database URL to a new, empty schema (or take one
+already seeded with ``seeded_postgres``; ``seeded_sqlite`` is the SQLite twin)::
 
     async with fresh_pg_schema(postgres_url()) as url:
         async with CoreAdapter(url) as core:
@@ -18,6 +19,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -60,3 +62,33 @@ async def fresh_pg_schema(base_url: str, *, prefix: str = "test") -> AsyncIterat
                 await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         await admin.dispose()
+
+
+async def seed_core(url: str, scale: float) -> None:
+    """Create the core's tables at ``url`` and fill them with the seeder's data."""
+    from adapters.core import CoreAdapter
+    from simulators.seed import seed
+
+    async with CoreAdapter(url) as core:
+        await core.create_schema()
+        await seed(core, scale=scale)
+
+
+async def seeded_sqlite(folder: Path, scale: float) -> str:
+    """A SQLite core file in ``folder``, seeded at ``scale``; returns its URL."""
+    url = f"sqlite+aiosqlite:///{folder / 'core.db'}"
+    await seed_core(url, scale)
+    return url
+
+
+@asynccontextmanager
+async def seeded_postgres(scale: float, *, prefix: str) -> AsyncIterator[str]:
+    """A core seeded at ``scale`` in a fresh PostgreSQL schema; skips without a server."""
+    import pytest
+
+    base = postgres_url()
+    if base is None:
+        pytest.skip(SKIP_REASON)
+    async with fresh_pg_schema(base, prefix=prefix) as url:
+        await seed_core(url, scale)
+        yield url

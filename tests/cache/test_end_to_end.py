@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from adapters.core import CoreAdapter
 from gateway.settings import Settings
 from simulators import world
 from simulators.runner import Simulators
-from simulators.seed import seed
 from tests.gateway import support
 from tests.gateway.support import running_gateway
 from tests.mutations.support import SHIP_ORDER, mutate
+from tests.pg import seeded_sqlite
 from tests.resilience.support import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
 
 #: 50 customers, 25 products, 1,000 orders: enough placed orders to ship one.
@@ -37,10 +36,7 @@ SHIPMENT = """query($n: String!) { order(orderNumber: $n) { status shipment { st
 async def test_shipping_an_order_invalidates_its_cached_shipment(
     sims: Simulators, tmp_path: Path
 ) -> None:
-    core_url = f"sqlite+aiosqlite:///{tmp_path / 'core.db'}"
-    async with CoreAdapter(core_url) as core:
-        await core.create_schema()
-        await seed(core, scale=SCALE)
+    core_url = await seeded_sqlite(tmp_path, SCALE)
     placed = next(
         world.order_number(i)
         for i in range(1, 1001)
@@ -69,10 +65,7 @@ PRICE = """{ product(sku: "SKU-00001") { sku price { listPrice } } }"""
 async def test_a_stale_price_is_served_and_flagged_in_the_response(
     sims: Simulators, tmp_path: Path
 ) -> None:
-    core_url = f"sqlite+aiosqlite:///{tmp_path / 'core.db'}"
-    async with CoreAdapter(core_url) as core:
-        await core.create_schema()
-        await seed(core, scale=SCALE)
+    core_url = await seeded_sqlite(tmp_path, SCALE)
     settings = settings_for(
         core_url,
         sims,

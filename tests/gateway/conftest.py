@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from adapters.core import CoreAdapter
 from simulators.runner import Simulators
-from simulators.seed import SeedData, generate, seed
+from simulators.seed import SeedData, generate
 from tests.gateway.support import (
     CRM_API_KEY,
     PRICING_TOKEN,
@@ -22,7 +21,7 @@ from tests.gateway.support import (
     running_gateway,
     settings_for,
 )
-from tests.pg import SKIP_REASON, fresh_pg_schema, postgres_url
+from tests.pg import seeded_postgres, seeded_sqlite
 
 #: 50 customers, 25 products, 1,000 orders.
 SCALE = 0.05
@@ -54,22 +53,12 @@ def _fresh_simulators(sims: Simulators) -> None:
 
 @pytest.fixture(scope="session")
 async def sqlite_core(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('core') / 'core.db'}"
-    async with CoreAdapter(url) as core:
-        await core.create_schema()
-        await seed(core, scale=SCALE)
-    return url
+    return await seeded_sqlite(tmp_path_factory.mktemp("core"), SCALE)
 
 
 @pytest.fixture(scope="session")
 async def postgres_core() -> AsyncIterator[str]:
-    base = postgres_url()
-    if base is None:
-        pytest.skip(SKIP_REASON)
-    async with fresh_pg_schema(base, prefix="gw") as url:
-        async with CoreAdapter(url) as core:
-            await core.create_schema()
-            await seed(core, scale=SCALE)
+    async with seeded_postgres(SCALE, prefix="gw") as url:
         yield url
 
 

@@ -13,9 +13,9 @@ import pytest
 from adapters.core import CoreAdapter
 from gateway.app import create_app
 from simulators.runner import BackgroundServer, Simulators
-from simulators.seed import seed
 from tests.e2e.browser import Chromium, chromium_available, run_query_in_graphiql
 from tests.gateway.support import AUTH_HEADERS, TEST_API_KEY, settings_for
+from tests.pg import seeded_sqlite
 
 pytestmark = [
     pytest.mark.browser,
@@ -68,10 +68,8 @@ async def test_graphiql_subscription_carries_the_headers_tab_key(
     tmp_path: Path, sims: Simulators
 ) -> None:
     """A browser cannot set headers on a websocket: the page sends them in connection_init."""
-    core_url = f"sqlite+aiosqlite:///{tmp_path / 'core.db'}"
+    core_url = await seeded_sqlite(tmp_path, 0.01)
     async with CoreAdapter(core_url) as core:
-        await core.create_schema()
-        await seed(core, scale=0.01)
         placed = await core.list_orders(first=1, after=None, status="placed", customer_id=None)
     number = placed.items[0].order_number
     app = create_app(settings_for(core_url, sims))

@@ -25,7 +25,7 @@ from tests.gateway.support import (
     running_gateway,
 )
 from tests.mutations.support import mutation_settings
-from tests.pg import SKIP_REASON, fresh_pg_schema, postgres_url
+from tests.pg import seeded_postgres
 
 #: 20 customers, 10 products, 3 warehouses, 400 orders.
 SCALE = 0.02
@@ -66,13 +66,7 @@ async def _seeded(backend: str, folder: Path, template: Path) -> AsyncIterator[s
         shutil.copyfile(template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    base = postgres_url()
-    if base is None:
-        pytest.skip(SKIP_REASON)
-    async with fresh_pg_schema(base, prefix="mut") as url:
-        async with CoreAdapter(url) as core:
-            await core.create_schema()
-            await seed(core, scale=SCALE)
+    async with seeded_postgres(SCALE, prefix="mut") as url:
         yield url
 
 

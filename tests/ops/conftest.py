@@ -11,11 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from adapters.core import CoreAdapter
 from simulators.runner import Simulators
-from simulators.seed import seed
 from tests.gateway.support import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
-from tests.pg import SKIP_REASON, fresh_pg_schema, postgres_url
+from tests.pg import seeded_postgres, seeded_sqlite
 
 #: 10 customers, 5 products, 200 orders: enough for every relation, quick to seed.
 SCALE = 0.01
@@ -42,21 +40,11 @@ def sims(ops_sims: Simulators) -> Simulators:
 @pytest.fixture(scope="session")
 async def ops_core(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A seeded SQLite core file (read-only for the tests)."""
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('ops-core') / 'core.db'}"
-    async with CoreAdapter(url) as core:
-        await core.create_schema()
-        await seed(core, scale=SCALE)
-    return url
+    return await seeded_sqlite(tmp_path_factory.mktemp("ops-core"), SCALE)
 
 
 @pytest.fixture(scope="session")
 async def ops_pg_core() -> AsyncIterator[str]:
     """A seeded core in a fresh PostgreSQL schema (skips without one)."""
-    base = postgres_url()
-    if base is None:
-        pytest.skip(SKIP_REASON)
-    async with fresh_pg_schema(base, prefix="ops") as url:
-        async with CoreAdapter(url) as core:
-            await core.create_schema()
-            await seed(core, scale=SCALE)
+    async with seeded_postgres(SCALE, prefix="ops") as url:
         yield url
