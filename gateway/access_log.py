@@ -70,10 +70,12 @@ class OperationInfo(SchemaExtension):
             outcome = "error"
         try:
             operation = execution.operation_name
+            operation_type = execution.operation_type.value
         except Exception:  # an unparsable document has no operation to name
-            operation = None
+            operation, operation_type = None, None
         request.scope.setdefault("state", {})[STATE_KEY] = {
             "operation": operation,
+            "type": operation_type,
             "outcome": outcome,
             "errors": codes,
             "client_id": client_id,

@@ -35,6 +35,7 @@ from gateway.permissions import Permissions
 from gateway.persisted import PersistedQueries
 from gateway.ratelimit import LimiterLifetime, RateLimit, RateLimiter, rate_limiter_from_settings
 from gateway.request_id import RequestIdMiddleware, new_request_id
+from gateway.response_cache import InvalidationBroadcast, response_cache_from_settings
 from gateway.settings import Settings
 from gateway.writes import WriteServices
 from schema import GatewaySchema, build_schema
@@ -86,6 +87,13 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
     if owned_backends.cache is not None:
         # Committed writes drop exactly the cached bolt-on answers they made stale.
         writes.on_change.append(owned_backends.cache.apply_changes)
+    response_cache = response_cache_from_settings(settings)
+    broadcast = None
+    if response_cache is not None:
+        broadcast = InvalidationBroadcast(
+            response_cache, settings.redis_url, channel=settings.response_cache_channel
+        )
+        writes.on_change.append(broadcast.writes_committed)
 
     def make_context(request: Request | WebSocket) -> Context:
         state = request.scope.get("state", {})
@@ -112,6 +120,8 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
         max_body_bytes=settings.max_body_bytes,
         authenticator=authenticator,
         persisted=persisted,
+        response_cache=response_cache,
+        limiter=limiter,
     )
 
     @asynccontextmanager
@@ -121,6 +131,9 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
             stack.push_async_callback(persisted.aclose)
             if limiter is not None:
                 await stack.enter_async_context(LimiterLifetime(limiter))
+            if broadcast is not None:
+                await broadcast.start()
+                stack.push_async_callback(broadcast.aclose)
             app.state.backends = owned_backends
             app.state.settings = settings
             app.state.draining = False

@@ -15,6 +15,7 @@ idempotency keys, persisted queries and auth have one place to hook in.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,13 +31,18 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from adapters import reads
 from adapters.errors import BackendError
+from gateway import metrics
+from gateway.access_log import STATE_KEY
 from gateway.auth import Authenticator, AuthError, Identity
 from gateway.context import Context
 from gateway.csrf import csrf_refusal
 from gateway.idempotency import execute_once
+from gateway.loaders import STALE_EXTENSION
 from gateway.persisted import PersistedQueries, PersistedQueryError
-from gateway.ratelimit import RATE_LIMITED
+from gateway.ratelimit import RATE_LIMITED, RateLimiter
+from gateway.response_cache import CachedResponse, CacheKey, ResponseCache, cache_key
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -131,6 +137,9 @@ class GraphQLEndpoint:
         authenticator: turns credentials into an identity (401 without one);
             ``None`` skips it: the context keeps what ``make_context`` gave it.
         persisted: APQ and allowlists; ``None`` turns them off.
+        response_cache: whole-response cache of queries; ``None`` turns it off.
+        limiter: charges a cached response's cost to its client (the schema's
+            rate-limit extension charges the responses that run).
     """
 
     def __init__(
@@ -143,6 +152,8 @@ class GraphQLEndpoint:
         max_body_bytes: int,
         authenticator: Authenticator | None = None,
         persisted: PersistedQueries | None = None,
+        response_cache: ResponseCache | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.schema = schema
         self.make_context = make_context
@@ -151,6 +162,8 @@ class GraphQLEndpoint:
         self.max_body_bytes = max_body_bytes
         self.authenticator = authenticator
         self.persisted = persisted
+        self.response_cache = response_cache
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -211,6 +224,19 @@ class GraphQLEndpoint:
         if identity is not None:
             context.client_id = identity.client_id
             context.scopes = identity.scopes
+        if self.response_cache is not None and "idempotency-key" not in request.headers:
+            key = cache_key(
+                graphql_request.query,
+                graphql_request.operation_name,
+                graphql_request.variables,
+                graphql_request.extensions,
+                context.scopes,
+            )
+            entry = self.response_cache.lookup(key)
+            metrics.record_cache("response", entry is not None)
+            if entry is not None:
+                return await self._replay(request, entry, context.client_id)
+            return await self._execute_and_keep(request, graphql_request, context, allowed, key)
         # Idempotency-Key: a repeated mutation replays its stored first response.
         return await execute_once(
             request,
@@ -251,6 +277,62 @@ class GraphQLEndpoint:
         except PersistedQueryError as exc:
             raise RequestRejected(exc.status, exc.message, code=exc.code) from None
 
+    async def _replay(self, request: Request, entry: CachedResponse, client_id: str) -> Response:
+        """Answer from the response cache; the client's rate budget is still charged."""
+        if self.limiter is not None:
+            decision = await self.limiter.take(client_id, entry.cost)
+            if not decision.allowed:
+                metrics.record_rate_limited(client_id)
+                retry = max(1, math.ceil(decision.retry_after))
+                raise RequestRejected(
+                    429,
+                    f"rate limit exceeded: this operation costs {entry.cost}; retry in {retry} s",
+                    {"Retry-After": str(retry)},
+                    code=RATE_LIMITED,
+                )
+        request.scope.setdefault("state", {})[STATE_KEY] = {
+            "operation": entry.operation,
+            "outcome": "ok",
+            "errors": [],
+            "client_id": client_id,
+        }
+        return Response(
+            entry.body,
+            media_type=_media_type(request),
+            headers={"X-Response-Cache": "hit", "Age": str(entry.age())},
+        )
+
+    async def _execute_and_keep(
+        self,
+        request: Request,
+        graphql_request: GraphQLRequest,
+        context: Context,
+        allowed: set[OperationType],
+        key: CacheKey,
+    ) -> Response:
+        """Run the operation and keep its response if it may be cached."""
+        assert self.response_cache is not None
+        generation = self.response_cache.generation
+        with reads.tracking() as read_set:
+            response = await self.execute(request, graphql_request, context, allowed)
+        info = request.scope.get("state", {}).get(STATE_KEY) or {}
+        if (
+            info.get("type") == "query"
+            and info.get("outcome") == "ok"
+            and response.status_code == 200
+            and STALE_EXTENSION not in context.extensions
+            and self.response_cache.store(
+                key,
+                bytes(response.body),
+                read_set,
+                cost=context.cost or 1,
+                operation=info.get("operation"),
+                generation=generation,
+            )
+        ):
+            response.headers["X-Response-Cache"] = "miss"
+        return response
+
     async def execute(
         self,
         request: Request,
@@ -283,11 +365,9 @@ class GraphQLEndpoint:
         if extensions:
             body["extensions"] = extensions
         status = 200
-        media_type = APPLICATION_JSON
-        if wants_graphql_response_json(request.headers.get("accept", "")):
-            media_type = GRAPHQL_RESPONSE_JSON
-            if result.data is None and result.errors:
-                status = 400  # a request error: the document could not run at all
+        media_type = _media_type(request)
+        if media_type == GRAPHQL_RESPONSE_JSON and result.data is None and result.errors:
+            status = 400  # a request error: the document could not run at all
         return Response(orjson.dumps(body), status_code=status, media_type=media_type)
 
     async def _read_json(self, request: Request) -> Any:
@@ -324,13 +404,17 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     return error.formatted  # type: ignore[return-value]
 
 
+def _media_type(request: Request) -> str:
+    if wants_graphql_response_json(request.headers.get("accept", "")):
+        return GRAPHQL_RESPONSE_JSON
+    return APPLICATION_JSON
+
+
 def _error_response(exc: RequestRejected, request: Request) -> Response:
     body = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
-    media_type = (
-        GRAPHQL_RESPONSE_JSON
-        if wants_graphql_response_json(request.headers.get("accept", ""))
-        else APPLICATION_JSON
-    )
     return Response(
-        orjson.dumps(body), status_code=exc.status, media_type=media_type, headers=exc.headers
+        orjson.dumps(body),
+        status_code=exc.status,
+        media_type=_media_type(request),
+        headers=exc.headers,
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from adapters import reads
 from adapters.errors import BackendError
 from adapters.records import (
     ActivityRecord,
@@ -41,6 +42,10 @@ from gateway.metrics import MeasuredDataLoader
 
 OrdersKey = tuple[int, int, int | None, str | None]
 """(customer id, first, after id, status) of one customer's orders page."""
+
+#: Read marks (``adapters.reads``) of the bolt-on reads the bolt-on cache does not hold.
+ACTIVITIES_LABEL = "crm.listAccountActivities"
+TRACKING_LABEL = "shipping.listTrackingEvents"
 
 #: ``extensions.stale`` of a response: bolt-on answers served from a last good value.
 STALE_EXTENSION = "stale"
@@ -109,6 +114,7 @@ class Loaders:
         return [found[key] for key in keys]
 
     async def _prices_in(self, currency: str, skus: list[str]) -> Sequence[Any]:
+        reads.mark(PRICES.label)
         pricing, cache = self._backends.pricing, self._backends.cache
         if cache is None:
             return await pricing.prices(skus, currency)
@@ -119,18 +125,21 @@ class Loaders:
         return await cache.get_many(PRICES, skus, fetch, variant=currency, on_stale=self._stale)
 
     async def _insights(self, keys: Sequence[str]) -> Sequence[Any]:
+        reads.mark(INSIGHTS.label)
         crm, cache = self._backends.crm, self._backends.cache
         if cache is None:
             return await crm.insights(keys)
         return await cache.get_many(INSIGHTS, keys, crm.insights, on_stale=self._stale)
 
     async def _shipments(self, keys: Sequence[str]) -> Sequence[Any]:
+        reads.mark(SHIPMENTS.label)
         shipping, cache = self._backends.shipping, self._backends.cache
         if cache is None:
             return await shipping.shipments(keys)
         return await cache.get_many(SHIPMENTS, keys, shipping.shipments, on_stale=self._stale)
 
     async def _activities(self, keys: Sequence[tuple[str, int]]) -> list[Any]:
+        reads.mark(ACTIVITIES_LABEL)
         crm = self._backends.crm
         results = await asyncio.gather(
             *(crm.activities(account, limit) for account, limit in keys),
@@ -139,6 +148,7 @@ class Loaders:
         return [_slot(result) for result in results]
 
     async def _tracking(self, keys: Sequence[str]) -> list[Any]:
+        reads.mark(TRACKING_LABEL)
         shipping = self._backends.shipping
         results = await asyncio.gather(
             *(shipping.tracking_events(key) for key in keys), return_exceptions=True

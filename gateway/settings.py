@@ -206,6 +206,26 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Services whose expired entries are served while refreshed in the background.",
     )
+    response_cache_enabled: bool = Field(
+        default=False,
+        description="Cache whole query responses in memory (per instance; see the README).",
+    )
+    response_cache_ttl: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest seconds a cached response lives (also capped by `cache_ttls`).",
+    )
+    response_cache_include_core: bool = Field(
+        default=False,
+        description="Also cache responses that read the core (outside writes show after the TTL).",
+    )
+    response_cache_max_entries: int = Field(
+        default=10_000, ge=1, description="Responses kept in memory per instance (LRU)."
+    )
+    response_cache_channel: str = Field(
+        default="boltgate:response-cache",
+        description="Redis channel on which instances announce invalidations.",
+    )
     http_connect_timeout: float = Field(
         default=0.5, gt=0, description="Seconds to open a connection to a bolt-on."
     )

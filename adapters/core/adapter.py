@@ -38,6 +38,7 @@ from sqlalchemy.engine import URL, Connection, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.expression import CompoundSelect
 
+from adapters import reads
 from adapters.core.tables import (
     core_metadata,
     customers,
@@ -172,6 +173,7 @@ class CoreAdapter:
                 yield conn
 
     async def _rows(self, statement: Select[Any] | CompoundSelect[Any]) -> Sequence[Row[Any]]:
+        reads.mark(reads.CORE)
         with _translate():
             async with self.engine.connect() as conn:
                 result = await conn.execute(statement)
@@ -179,6 +181,7 @@ class CoreAdapter:
                 return rows
 
     async def _scalar(self, statement: Select[Any]) -> Any:
+        reads.mark(reads.CORE)
         with _translate():
             async with self.engine.connect() as conn:
                 return (await conn.execute(statement)).scalar_one()

@@ -1,0 +1,282 @@
+"""Whole-response cache of queries: a repeated query is answered without running it.
+
+Off unless ``response_cache_enabled``. Per process, in memory (an LRU of
+encoded response bodies), because a hit must cost less than a Redis round
+trip; instances keep each other's copies honest by broadcasting their
+invalidations over Redis when ``GATEWAY_REDIS_URL`` is set.
+
+What is cached, and for how long:
+
+- Only queries whose response has no errors and no stale bolt-on answer.
+- The key is the document text, the operation name, the variables (sorted
+  JSON), the request's ``extensions`` and the caller's scopes: two clients
+  with the same scopes share entries (the response depends on nothing else:
+  the gateway calls the bolt-ons with its own credentials).
+- While the query runs, ``adapters.reads`` records what it read. An entry
+  lives ``response_cache_ttl`` seconds at most, and no longer than the
+  shortest bolt-on cache TTL among the bolt-on operations it read (a TTL of 0
+  there means: never cache such a response).
+- A response that read the core is cached only when
+  ``response_cache_include_core`` says so: the core is the system of record,
+  and writes made to it outside the gateway are only seen when the entry
+  expires.
+- The gateway's own committed writes (``app.state.on_change``) drop every
+  entry that read the core or a bolt-on that the write touches (the CRM
+  receives the events, Shipping the shipments); entries that read only the
+  Pricing bolt-on survive. A query that was running when a write committed
+  does not store its answer (a generation counter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from adapters.reads import CORE
+from gateway.cache import OPERATIONS
+from gateway.loaders import ACTIVITIES_LABEL, TRACKING_LABEL
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway.response_cache")
+
+#: Read marks a committed write can make stale: the core, and the bolt-ons written to.
+WRITE_SENSITIVE_PREFIXES = (CORE, "crm.", "shipping.")
+
+CacheKey = tuple[str, str | None, bytes, bytes, frozenset[str]]
+"""(document, operation name, variables JSON, extensions JSON, scopes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    """One stored response body and what is needed to replay it."""
+
+    body: bytes
+    expires_at: float  # time.monotonic()
+    reads: frozenset[str]
+    cost: int
+    operation: str | None
+    stored_at: float  # time.monotonic()
+
+    def age(self) -> int:
+        """Whole seconds since the response was stored (the ``Age`` header)."""
+        return int(time.monotonic() - self.stored_at)
+
+    def write_sensitive(self) -> bool:
+        return any(read.startswith(WRITE_SENSITIVE_PREFIXES) for read in self.reads)
+
+
+def cache_key(
+    query: str,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    extensions: dict[str, Any] | None,
+    scopes: frozenset[str],
+) -> CacheKey:
+    """The key of a request: everything its response depends on."""
+    return (
+        query,
+        operation_name,
+        orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b"",
+        orjson.dumps(extensions, option=orjson.OPT_SORT_KEYS) if extensions else b"",
+        scopes,
+    )
+
+
+class ResponseCache:
+    """An LRU of whole query responses with per-entry TTLs (see the module docstring).
+
+    Args:
+        ttl: the longest an entry lives, in seconds.
+        max_entries: entries kept; the least recently used go first.
+        include_core: also cache responses that read the core.
+        read_ttls: per read mark (``pricing.listPrices``) its freshness in
+            seconds; a mark missing here (or 0) makes a response uncacheable.
+
+    Example:
+        >>> cache = ResponseCache(ttl=5, read_ttls={"pricing.listPrices": 60})
+        >>> key = cache_key("{ products { sku } }", None, None, None, frozenset())
+        >>> cache.store(key, b'{"data":{}}', {"pricing.listPrices"}, cost=1, operation=None,
+        ...             generation=cache.generation)
+        True
+        >>> cache.lookup(key).body
+        b'{"data":{}}'
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl: float,
+        max_entries: int = 10_000,
+        include_core: bool = False,
+        read_ttls: dict[str, float] | None = None,
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.include_core = include_core
+        self.read_ttls = dict(read_ttls or {})
+        self.generation = 0  # bumped by every invalidation
+        self._entries: OrderedDict[CacheKey, CachedResponse] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, key: CacheKey) -> CachedResponse | None:
+        """The fresh entry of ``key``, or ``None``."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at <= time.monotonic():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def lifetime(self, reads: Iterable[str]) -> float:
+        """Seconds a response that read ``reads`` may be kept (0: not at all)."""
+        lifetime = self.ttl
+        for read in reads:
+            if read == CORE:
+                if not self.include_core:
+                    return 0.0
+                continue
+            lifetime = min(lifetime, self.read_ttls.get(read, 0.0))
+        return lifetime
+
+    def store(
+        self,
+        key: CacheKey,
+        body: bytes,
+        reads: Iterable[str],
+        *,
+        cost: int,
+        operation: str | None,
+        generation: int,
+    ) -> bool:
+        """Keep ``body`` for ``key`` if it may be cached; say whether it was kept.
+
+        ``generation`` is ``self.generation`` read before the query ran: a write
+        committed since then may have changed what the response shows.
+        """
+        if generation != self.generation:
+            return False
+        read_set = frozenset(reads)
+        lifetime = self.lifetime(read_set)
+        if lifetime <= 0:
+            return False
+        now = time.monotonic()
+        self._entries[key] = CachedResponse(body, now + lifetime, read_set, cost, operation, now)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return True
+
+    def invalidate_writes(self) -> int:
+        """Drop the entries a committed write may have made stale; return how many."""
+        self.generation += 1
+        stale = [key for key, entry in self._entries.items() if entry.write_sensitive()]
+        for key in stale:
+            del self._entries[key]
+        return len(stale)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+
+class InvalidationBroadcast:
+    """Tells the other instances (over Redis pub/sub) that a write committed here.
+
+    Each instance listens and drops its own write-sensitive entries. Without
+    Redis, only this process's cache is invalidated. Messages are best effort:
+    while Redis is down, other instances' entries live until their TTL.
+    """
+
+    def __init__(self, cache: ResponseCache, redis_url: str | None, *, channel: str) -> None:
+        self.cache = cache
+        self.redis_url = redis_url
+        self.channel = channel
+        self._client: redis.Redis | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        """Subscribe to the channel; returns once subscribed (or after 5 s)."""
+        if self.redis_url is None:
+            return
+        self._client = redis.Redis.from_url(self.redis_url)
+        self._listener = asyncio.create_task(self._listen(), name="response-cache invalidation")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), 5.0)
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def writes_committed(self, _changes: object) -> None:
+        """The change hook: invalidate here, then tell the other instances."""
+        self.cache.invalidate_writes()
+        if self._client is None:
+            return
+        try:
+            await self._client.publish(self.channel, b"writes")
+        except RedisError as exc:  # the other instances' entries expire by their TTL
+            log.warning("cannot broadcast a response-cache invalidation (%s)", type(exc).__name__)
+
+    async def _listen(self) -> None:
+        assert self._client is not None
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                self._subscribed.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self.cache.invalidate_writes()
+            except RedisError as exc:
+                log.warning("response-cache invalidation channel lost (%s)", type(exc).__name__)
+            finally:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            # Entries stored while deaf may have missed an invalidation: start clean.
+            self.cache.clear()
+            await asyncio.sleep(1.0)
+
+
+def response_cache_from_settings(settings: Settings) -> ResponseCache | None:
+    """The response cache the settings ask for, or ``None`` when it is off."""
+    if not settings.response_cache_enabled:
+        return None
+    labels = [op.label for op in OPERATIONS] + [ACTIVITIES_LABEL, TRACKING_LABEL]
+    read_ttls = {
+        label: settings.cache_ttls.get(label, settings.cache_ttls.get(label.split(".")[0], 0.0))
+        for label in labels
+    }
+    return ResponseCache(
+        ttl=settings.response_cache_ttl,
+        max_entries=settings.response_cache_max_entries,
+        include_core=settings.response_cache_include_core,
+        read_ttls=read_ttls,
+    )
+
+
+__all__ = [
+    "CacheKey",
+    "CachedResponse",
+    "InvalidationBroadcast",
+    "ResponseCache",
+    "cache_key",
+    "response_cache_from_settings",
+]
