@@ -175,6 +175,10 @@ def gateway_env(core_url: str, sims: dict[str, str], *, cache: bool) -> dict[str
         "GATEWAY_SHIPPING_URL": sims["shipping"],
         "GATEWAY_SHIPPING_TOKEN": TOKENS["shipping"],
         "GATEWAY_CACHE_ENABLED": "true" if cache else "false",
+        # "Caches on" is the bolt-on cache and the whole-response cache, like the peer's
+        # response cache: every response for 5 s (so also what the query read of the core).
+        "GATEWAY_RESPONSE_CACHE_ENABLED": "true" if cache else "false",
+        "GATEWAY_RESPONSE_CACHE_INCLUDE_CORE": "true" if cache else "false",
         "GATEWAY_ANONYMOUS_SCOPES": json.dumps(scopes),
         "GATEWAY_RATE_LIMIT_ENABLED": "false",
         "GATEWAY_ACCESS_LOG": "false",
