@@ -25,6 +25,7 @@ from gateway.backends import Backends
 from gateway.context import Context
 from gateway.csrf import cors_options
 from gateway.errors import MaskInternalErrors
+from gateway.gc_tuning import tuned_gc
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.graphql_ws import GatewayGraphQLView
@@ -141,6 +142,10 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
             await stack.enter_async_context(writes)
             app.state.writes = writes
             await stack.enter_async_context(observability.running(app))
+            # Last: everything built at start-up is in the heap the collector stops walking.
+            stack.enter_context(
+                tuned_gc(enabled=settings.gc_tuning, gen0_threshold=settings.gc_gen0_threshold)
+            )
             log.info("gateway ready (env=%s)", settings.env)
             yield
             app.state.draining = True

@@ -226,6 +226,13 @@ class Settings(BaseSettings):
         default="boltgate:response-cache",
         description="Redis channel on which instances announce invalidations.",
     )
+    gc_tuning: bool = Field(
+        default=True,
+        description="Freeze the start-up heap; collect young garbage less often.",
+    )
+    gc_gen0_threshold: int = Field(
+        default=7_000, ge=100, description="Allocations between young garbage collections."
+    )
     http_connect_timeout: float = Field(
         default=0.5, gt=0, description="Seconds to open a connection to a bolt-on."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -145,3 +146,14 @@ def test_two_workers_count_every_request(two_workers: str) -> None:
             == requests
         )
         assert len({labels["pid"] for labels in series(text, "gateway_worker_up")}) == 2
+
+
+async def test_a_running_gateway_keeps_its_start_up_heap_out_of_the_collector(
+    ops_core: str, sims: Simulators
+) -> None:
+    async with running_gateway(settings_for(ops_core, sims, gc_gen0_threshold=9_000)):
+        frozen_while_running = gc.get_freeze_count()
+        threshold_while_running = gc.get_threshold()[0]
+    assert frozen_while_running > 10_000
+    assert threshold_while_running == 9_000
+    assert gc.get_freeze_count() == 0, "handed back when the app stops"
