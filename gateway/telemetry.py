@@ -140,4 +140,5 @@ def attach_observers(
     """
     for observer in observers:
         backends.add_observer(observer)
-    instrument_core(backends.core.engine.sync_engine, observers, tracer)
+    for engine in backends.core.sync_engines:
+        instrument_core(engine, observers, tracer)

@@ -12,6 +12,7 @@ which is what makes "one core query per relation level" hold for DataLoaders.
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -34,11 +35,12 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, Row, make_url
+from sqlalchemy.engine import URL, Connection, Engine, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.expression import CompoundSelect
 
 from adapters import reads
+from adapters.core.sqlite_reads import SqliteReadPool
 from adapters.core.tables import (
     core_metadata,
     customers,
@@ -111,6 +113,8 @@ class CoreAdapter:
         self._statement_timeout = statement_timeout
         self._echo = echo
         self._engine: AsyncEngine | None = None
+        # An embedded SQLite file is read in threads (see sqlite_reads); None elsewhere.
+        self._reader: SqliteReadPool | None = None
         self.statements = 0
 
     # --- lifecycle ---------------------------------------------------------
@@ -119,6 +123,7 @@ class CoreAdapter:
         if self._engine is None:
             try:
                 self._engine = self._create_engine()
+                self._reader = self._create_reader(self._engine)
             except (sa_exc.ArgumentError, ValueError) as exc:
                 # A malformed URL or unknown driver; the URL itself may hold a password.
                 raise BackendUnavailable(SERVICE, "invalid database URL") from exc
@@ -134,6 +139,9 @@ class CoreAdapter:
 
     async def aclose(self) -> None:
         """Close every pooled connection; the adapter can be entered again later."""
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await asyncio.to_thread(reader.close)
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
@@ -155,6 +163,28 @@ class CoreAdapter:
         event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
         return engine
 
+    def _create_reader(self, engine: AsyncEngine) -> SqliteReadPool | None:
+        url = engine.url
+        if url.get_backend_name() != "sqlite" or _sqlite_in_memory(url):
+            return None  # an in-memory database exists only on the async engine's connection
+        reader = SqliteReadPool(
+            url,
+            pool_size=self._pool_size,
+            timeout=self._statement_timeout,
+            on_connect=_sqlite_pragmas(self._statement_timeout, wal=True),
+            echo=self._echo,
+        )
+        event.listen(reader.engine, "before_cursor_execute", self._count_statement)
+        return reader
+
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every engine that runs this adapter's statements, for cursor-event listeners."""
+        engines = [self.engine.sync_engine]
+        if self._reader is not None:
+            engines.append(self._reader.engine)
+        return engines
+
     def _count_statement(self, *_: Any) -> None:
         self.statements += 1
 
@@ -175,6 +205,8 @@ class CoreAdapter:
     async def _rows(self, statement: Select[Any] | CompoundSelect[Any]) -> Sequence[Row[Any]]:
         reads.mark(reads.CORE)
         with _translate():
+            if self._reader is not None:
+                return await self._reader.rows(statement)
             async with self.engine.connect() as conn:
                 result = await conn.execute(statement)
                 rows: Sequence[Row[Any]] = result.all()
@@ -183,6 +215,8 @@ class CoreAdapter:
     async def _scalar(self, statement: Select[Any]) -> Any:
         reads.mark(reads.CORE)
         with _translate():
+            if self._reader is not None:
+                return await self._reader.scalar(statement)
             async with self.engine.connect() as conn:
                 return (await conn.execute(statement)).scalar_one()
 
