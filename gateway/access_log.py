@@ -206,9 +206,10 @@ def _log(
     errors = info["errors"] if info else []
     client_id = (info or {}).get("client_id") or state.get("client_id") or "anonymous"
     duration_ms = round(seconds * 1000, 1)
+    response_cache = (info or {}).get("response_cache")
     log.log(
         level,
-        "%s %s %s %s %.1fms calls=%d errors=%s",
+        "%s %s %s %s %.1fms calls=%d errors=%s%s",
         method,
         path,
         status,
@@ -216,7 +217,9 @@ def _log(
         duration_ms,
         stats.backend_calls,
         ",".join(errors) or "-",
+        " response-cache=hit" if response_cache else "",
         extra={
+            "response_cache": response_cache,
             "request_id": request_id,
             "client_id": client_id,
             "method": method,

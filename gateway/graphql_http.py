@@ -292,9 +292,11 @@ class GraphQLEndpoint:
                 )
         request.scope.setdefault("state", {})[STATE_KEY] = {
             "operation": entry.operation,
+            "type": "query",
             "outcome": "ok",
             "errors": [],
             "client_id": client_id,
+            "response_cache": "hit",
         }
         return Response(
             entry.body,

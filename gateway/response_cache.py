@@ -98,6 +98,8 @@ class ResponseCache:
     Args:
         ttl: the longest an entry lives, in seconds.
         max_entries: entries kept; the least recently used go first.
+        max_bytes: the most response bytes kept in all; a response larger
+            than a tenth of it is never kept.
         include_core: also cache responses that read the core.
         read_ttls: per read mark (``pricing.listPrices``) its freshness in
             seconds; a mark missing here (or 0) makes a response uncacheable.
@@ -117,11 +119,14 @@ class ResponseCache:
         *,
         ttl: float,
         max_entries: int = 10_000,
+        max_bytes: int = 64 * 1024 * 1024,
         include_core: bool = False,
         read_ttls: dict[str, float] | None = None,
     ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.size = 0  # bytes of the bodies kept
         self.include_core = include_core
         self.read_ttls = dict(read_ttls or {})
         self.generation = 0  # bumped by every invalidation
@@ -136,7 +141,7 @@ class ResponseCache:
         if entry is None:
             return None
         if entry.expires_at <= time.monotonic():
-            del self._entries[key]
+            self._drop(key)
             return None
         self._entries.move_to_end(key)
         return entry
@@ -167,17 +172,19 @@ class ResponseCache:
         ``generation`` is ``self.generation`` read before the query ran: a write
         committed since then may have changed what the response shows.
         """
-        if generation != self.generation:
+        if generation != self.generation or len(body) > self.max_bytes // 10:
             return False
         read_set = frozenset(reads)
         lifetime = self.lifetime(read_set)
         if lifetime <= 0:
             return False
         now = time.monotonic()
+        self._drop(key)
         self._entries[key] = CachedResponse(body, now + lifetime, read_set, cost, operation, now)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.size += len(body)
+        while len(self._entries) > self.max_entries or self.size > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self.size -= len(evicted.body)
         return True
 
     def invalidate_writes(self) -> int:
@@ -185,12 +192,18 @@ class ResponseCache:
         self.generation += 1
         stale = [key for key, entry in self._entries.items() if entry.write_sensitive()]
         for key in stale:
-            del self._entries[key]
+            self._drop(key)
         return len(stale)
 
     def clear(self) -> None:
         self.generation += 1
         self._entries.clear()
+        self.size = 0
+
+    def _drop(self, key: CacheKey) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.size -= len(entry.body)
 
 
 class InvalidationBroadcast:
@@ -267,6 +280,7 @@ def response_cache_from_settings(settings: Settings) -> ResponseCache | None:
     return ResponseCache(
         ttl=settings.response_cache_ttl,
         max_entries=settings.response_cache_max_entries,
+        max_bytes=settings.response_cache_max_bytes,
         include_core=settings.response_cache_include_core,
         read_ttls=read_ttls,
     )

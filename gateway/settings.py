@@ -222,6 +222,11 @@ class Settings(BaseSettings):
     response_cache_max_entries: int = Field(
         default=10_000, ge=1, description="Responses kept in memory per instance (LRU)."
     )
+    response_cache_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Response bytes kept in memory per instance; one above a tenth is not kept.",
+    )
     response_cache_channel: str = Field(
         default="boltgate:response-cache",
         description="Redis channel on which instances announce invalidations.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -95,6 +96,19 @@ def test_the_least_recently_used_entry_goes_first() -> None:
     assert cache.lookup(key("a")) is not None and cache.lookup(key("c")) is not None
 
 
+def test_the_bytes_kept_are_bounded() -> None:
+    cache = ResponseCache(ttl=5, include_core=True, max_bytes=10_000)
+    assert not cache.store(key("big"), b"x" * 1_001, {CORE}, cost=1, operation=None, generation=0)
+    for name in "abcdefghijkl":  # 12 x 1,000 bytes into a budget of 10,000
+        assert cache.store(key(name), b"x" * 1_000, {CORE}, cost=1, operation=None, generation=0)
+    assert cache.size == 10_000 and len(cache) == 10
+    assert cache.lookup(key("a")) is None and cache.lookup(key("l")) is not None
+    cache.store(key("l"), b"y" * 500, {CORE}, cost=1, operation=None, generation=0)  # replaced
+    assert cache.size == 9_500
+    cache.invalidate_writes()
+    assert cache.size == 0 and len(cache) == 0
+
+
 def test_the_key_holds_variables_in_any_order_and_the_scopes() -> None:
     one = cache_key("q", "Op", {"a": 1, "b": 2}, None, frozenset({"core:read"}))
     same = cache_key("q", "Op", {"b": 2, "a": 1}, None, frozenset({"core:read"}))
@@ -183,6 +197,19 @@ async def test_a_repeated_query_is_answered_without_running_it(
     assert other.headers["x-response-cache"] == "miss"
     assert other.json()["data"]["product"]["sku"] == "SKU-00002"
     assert calls == 3, "one call per bolt-on for the first request"
+
+
+async def test_a_hit_is_logged_and_counted_as_one(
+    sims: Simulators, core_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.access")
+    async with cached_gateway(core_url, sims) as gateway:
+        for _ in range(2):
+            await raw(gateway, FANOUT, FANOUT_VARIABLES)
+    lines = [r for r in caplog.records if r.name == "gateway.access"]
+    assert [getattr(r, "response_cache", None) for r in lines] == [None, "hit"]
+    assert lines[1].getMessage().endswith("response-cache=hit")
+    assert lines[1].__dict__["backend_calls"] == 0
 
 
 async def test_off_by_default_and_the_core_is_not_cached_unless_asked(
