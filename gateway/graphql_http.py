@@ -14,6 +14,7 @@ idempotency keys, persisted queries and auth have one place to hook in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Callable
@@ -233,10 +234,18 @@ class GraphQLEndpoint:
                 context.scopes,
             )
             entry = self.response_cache.lookup(key)
+            lead = False
+            if entry is None:
+                flight = self.response_cache.lead_or_follow(key)
+                lead = flight is None
+                if flight is not None:  # an identical request is running: wait for its answer
+                    entry = await asyncio.shield(flight)
             metrics.record_cache("response", entry is not None)
             if entry is not None:
                 return await self._replay(request, entry, context.client_id)
-            return await self._execute_and_keep(request, graphql_request, context, allowed, key)
+            return await self._execute_and_keep(
+                request, graphql_request, context, allowed, key, lead=lead
+            )
         # Idempotency-Key: a repeated mutation replays its stored first response.
         return await execute_once(
             request,
@@ -311,29 +320,41 @@ class GraphQLEndpoint:
         context: Context,
         allowed: set[OperationType],
         key: CacheKey,
+        *,
+        lead: bool,
     ) -> Response:
-        """Run the operation and keep its response if it may be cached."""
-        assert self.response_cache is not None
-        generation = self.response_cache.generation
-        with reads.tracking() as read_set:
-            response = await self.execute(request, graphql_request, context, allowed)
-        info = request.scope.get("state", {}).get(STATE_KEY) or {}
-        if (
-            info.get("type") == "query"
-            and info.get("outcome") == "ok"
-            and response.status_code == 200
-            and STALE_EXTENSION not in context.extensions
-            and self.response_cache.store(
-                key,
-                bytes(response.body),
-                read_set,
-                cost=context.cost or 1,
-                operation=info.get("operation"),
-                generation=generation,
-            )
-        ):
-            response.headers["X-Response-Cache"] = "miss"
-        return response
+        """Run the operation and keep its response if it may be cached.
+
+        ``lead``: this request leads the single flight of ``key`` and must end it.
+        """
+        cache = self.response_cache
+        assert cache is not None
+        generation = cache.generation
+        entry = None
+        try:
+            with reads.tracking() as read_set:
+                response = await self.execute(request, graphql_request, context, allowed)
+            info = request.scope.get("state", {}).get(STATE_KEY) or {}
+            if (
+                info.get("type") == "query"
+                and info.get("outcome") == "ok"
+                and response.status_code == 200
+                and STALE_EXTENSION not in context.extensions
+            ):
+                entry = cache.store(
+                    key,
+                    bytes(response.body),
+                    read_set,
+                    cost=context.cost or 1,
+                    operation=info.get("operation"),
+                    generation=generation,
+                )
+            if entry is not None:
+                response.headers["X-Response-Cache"] = "miss"
+            return response
+        finally:
+            if lead:
+                cache.led(key, entry)  # followers replay the entry, or run themselves
 
     async def execute(
         self,

@@ -25,6 +25,9 @@ What is cached, and for how long:
   receives the events, Shipping the shipments); entries that read only the
   Pricing bolt-on survive. A query that was running when a write committed
   does not store its answer (a generation counter).
+- Concurrent identical misses run the query once (single flight): the others
+  wait for the first and replay its answer, or run themselves if it could
+  not be kept.
 """
 
 from __future__ import annotations
@@ -131,6 +134,7 @@ class ResponseCache:
         self.read_ttls = dict(read_ttls or {})
         self.generation = 0  # bumped by every invalidation
         self._entries: OrderedDict[CacheKey, CachedResponse] = OrderedDict()
+        self._flights: dict[CacheKey, asyncio.Future[CachedResponse | None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -166,26 +170,48 @@ class ResponseCache:
         cost: int,
         operation: str | None,
         generation: int,
-    ) -> bool:
-        """Keep ``body`` for ``key`` if it may be cached; say whether it was kept.
+    ) -> CachedResponse | None:
+        """Keep ``body`` for ``key`` if it may be cached; return the entry kept, if any.
 
         ``generation`` is ``self.generation`` read before the query ran: a write
         committed since then may have changed what the response shows.
         """
         if generation != self.generation or len(body) > self.max_bytes // 10:
-            return False
+            return None
         read_set = frozenset(reads)
         lifetime = self.lifetime(read_set)
         if lifetime <= 0:
-            return False
+            return None
         now = time.monotonic()
         self._drop(key)
-        self._entries[key] = CachedResponse(body, now + lifetime, read_set, cost, operation, now)
+        entry = CachedResponse(body, now + lifetime, read_set, cost, operation, now)
+        self._entries[key] = entry
         self.size += len(body)
         while len(self._entries) > self.max_entries or self.size > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
             self.size -= len(evicted.body)
-        return True
+        return entry
+
+    def lead_or_follow(self, key: CacheKey) -> asyncio.Future[CachedResponse | None] | None:
+        """Single flight of identical misses: ``None`` makes the caller the leader.
+
+        The leader runs the query and must call ``led(key, entry)`` whatever
+        happens; the others get a future of the leader's entry (``None`` when its
+        response could not be kept: they run the query themselves). Without
+        this, an entry expiring under load sends every concurrent identical
+        request to execution at once.
+        """
+        flight = self._flights.get(key)
+        if flight is not None:
+            return flight
+        self._flights[key] = asyncio.get_running_loop().create_future()
+        return None
+
+    def led(self, key: CacheKey, entry: CachedResponse | None) -> None:
+        """End the leader's flight of ``key``: its followers get ``entry``."""
+        flight = self._flights.pop(key, None)
+        if flight is not None and not flight.done():
+            flight.set_result(entry)
 
     def invalidate_writes(self) -> int:
         """Drop the entries a committed write may have made stale; return how many."""

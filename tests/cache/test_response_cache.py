@@ -212,6 +212,33 @@ async def test_a_hit_is_logged_and_counted_as_one(
     assert lines[1].__dict__["backend_calls"] == 0
 
 
+async def test_concurrent_identical_misses_run_the_query_once(
+    sims: Simulators, core_url: str
+) -> None:
+    # The bolt-on cache off and slow bolt-ons: every execution would show as calls.
+    for state in (sims.pricing.state, sims.crm.state, sims.shipping.state):
+        state.configure(latency=0.2)
+    async with cached_gateway(core_url, sims, cache_enabled=False) as gateway:
+        answers = await asyncio.gather(*(raw(gateway, FANOUT, FANOUT_VARIABLES) for _ in range(20)))
+    assert backend_calls(sims) == 3, "one execution: one call per bolt-on"
+    assert {answer.content for answer in answers} == {answers[0].content}
+    assert sorted(answer.headers["x-response-cache"] for answer in answers) == ["hit"] * 19 + [
+        "miss"
+    ]
+
+
+async def test_followers_run_the_query_themselves_when_the_leaders_answer_is_not_kept(
+    sims: Simulators, core_url: str
+) -> None:
+    sims.pricing.state.configure(latency=0.2, failure_rate=1.0)
+    async with cached_gateway(core_url, sims, cache_enabled=False, retry_attempts=1) as gateway:
+        answers = await asyncio.gather(*(raw(gateway, FANOUT, FANOUT_VARIABLES) for _ in range(3)))
+    assert sims.pricing.state.count("listPrices") == 3
+    for answer in answers:
+        assert answer.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+        assert "x-response-cache" not in answer.headers
+
+
 async def test_off_by_default_and_the_core_is_not_cached_unless_asked(
     sims: Simulators, core_url: str
 ) -> None:
