@@ -1,0 +1,140 @@
+"""Where a served worker's time goes under load: py-spy on `gateway serve` while wrk drives it.
+
+    .venv/bin/python -m bench.spy --query fanout --concurrency 32
+
+Seeds a scale-1 core, starts the simulators (each in its own process, 5 ms
+per call), serves the gateway with one worker as the benchmark does, warms
+it up, then samples the worker with py-spy (non-blocking, 200 Hz) for
+``--seconds`` while wrk sends the query at ``--concurrency``. Prints the
+share of the event loop's samples by the innermost library on each stack and
+its busiest functions; the core-read threads are counted apart, idle ones
+not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.harness import run_wrk, wait_http
+from bench.paired import QUERIES, simulator_processes
+from bench.run import configure_sims, free_port, gateway_env, seed_core
+
+#: (label, pattern of a frame) from the most specific to the least.
+GROUPS = [
+    ("httpx, httpcore, anyio, h11", r"\((httpx|httpcore|anyio|h11)/"),
+    ("SQLAlchemy", r"\(sqlalchemy/"),
+    ("sqlite3, aiosqlite", r"\((aiosqlite|sqlite3)/"),
+    ("graphql-core", r"\(graphql/"),
+    ("strawberry", r"\(strawberry/"),
+    ("starlette, uvicorn", r"\((starlette|uvicorn)/"),
+    ("our code", r"\((gateway|adapters|schema|resolvers)/"),
+    ("asyncio", r"\(asyncio/"),
+]
+IDLE = re.compile(r"^_worker \(concurrent/futures/thread\.py:\d+\)$|^Thread\._bootstrap")
+
+
+def summarise(raw: Path, top: int = 15) -> str:
+    """Shares of the event loop's samples by innermost known library; the busiest functions.
+
+    Samples of the core-read threads (``Thread._bootstrap`` at the root) are
+    counted apart: they overlap the loop's, and much of their time is SQLite
+    running without the interpreter lock or waiting to get it back.
+    """
+    groups = [(label, re.compile(pattern)) for label, pattern in GROUPS]
+    by_group: collections.Counter[str] = collections.Counter()
+    by_leaf: collections.Counter[str] = collections.Counter()
+    loop_samples = thread_samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        frames = stack.split(";")
+        if IDLE.search(frames[-1]):
+            continue
+        count = int(count_text)
+        if frames[0].startswith("Thread._bootstrap"):
+            thread_samples += count
+            continue
+        loop_samples += count
+        by_leaf[frames[-1]] += count
+        label = next(
+            (name for frame in reversed(frames) for name, rx in groups if rx.search(frame)),
+            "other",
+        )
+        by_group[label] += count
+    total = max(1, loop_samples)
+    lines = [
+        f"event-loop thread: {loop_samples} samples; core-read threads: {thread_samples} "
+        f"({100 * thread_samples / total:.0f} % of the loop's)"
+    ]
+    lines += [f"  {label:30} {100 * n / total:5.1f} %" for label, n in by_group.most_common()]
+    lines.append("busiest functions of the loop (self):")
+    lines += [f"  {100 * n / total:5.1f} %  {leaf}" for leaf, n in by_leaf.most_common(top)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--query", choices=sorted(QUERIES), default="fanout")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--cache", action="store_true", help="bolt-on cache on")
+    args = parser.parse_args()
+    py_spy = Path(sys.executable).with_name("py-spy")
+    gateway = Path(sys.executable).with_name("gateway")
+    body = json.dumps({"query": QUERIES[args.query]})
+    with tempfile.TemporaryDirectory() as tmp, simulator_processes() as sims:
+        core_url = f"sqlite+aiosqlite:///{Path(tmp) / 'core.db'}"
+        import asyncio
+
+        asyncio.run(seed_core(core_url))
+        configure_sims(sims, 0.005)
+        env = {**gateway_env(core_url, sims, cache=args.cache)}
+        env["GATEWAY_RESPONSE_CACHE_ENABLED"] = "false"
+        port = free_port()
+        server = subprocess.Popen(  # noqa: S603 - our own command
+            [str(gateway), "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_http(f"{url}/healthz", process=server)
+            run_wrk(f"{url}/graphql", [body], concurrency=args.concurrency, duration=2)
+            raw = Path(tmp) / "spy.txt"
+            spy = subprocess.Popen(  # noqa: S603 - a fixed tool with our own arguments
+                [
+                    *(str(py_spy), "record", "--nonblocking", "-r", "200", "-f", "raw"),
+                    *("-d", str(args.seconds), "-o", str(raw), "-p", str(server.pid)),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            load = run_wrk(
+                f"{url}/graphql", [body], concurrency=args.concurrency, duration=args.seconds
+            )
+            spy.wait()
+            print(
+                f"{args.query} at c={args.concurrency}: {load.requests / load.seconds:.1f} req/s, "
+                f"p50 {load.p50_ms:.1f} ms (sampled: slightly slower than unobserved)"
+            )
+            print(summarise(raw))
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGTERM)
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
