@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -42,15 +41,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import redis.asyncio as redis
-from redis.exceptions import RedisError
 
 from adapters.reads import CORE
 from gateway.cache import OPERATIONS
+from gateway.events import RedisEventBus
 from gateway.loaders import ACTIVITIES_LABEL, TRACKING_LABEL
 from gateway.settings import Settings
-
-log = logging.getLogger("gateway.response_cache")
 
 #: Read marks a committed write can make stale: the core, and the bolt-ons written to.
 WRITE_SENSITIVE_PREFIXES = (CORE, "crm.", "shipping.")
@@ -235,63 +231,48 @@ class ResponseCache:
 class InvalidationBroadcast:
     """Tells the other instances (over Redis pub/sub) that a write committed here.
 
-    Each instance listens and drops its own write-sensitive entries. Without
-    Redis, only this process's cache is invalidated. Messages are best effort:
-    while Redis is down, other instances' entries live until their TTL.
+    Each instance listens on the channel (a ``RedisEventBus`` of its own) and
+    drops its write-sensitive entries on every message. Without Redis only
+    this process's cache is invalidated. Messages are best effort: while
+    Redis is down, other instances' entries live until their TTL.
     """
 
     def __init__(self, cache: ResponseCache, redis_url: str | None, *, channel: str) -> None:
         self.cache = cache
-        self.redis_url = redis_url
-        self.channel = channel
-        self._client: redis.Redis | None = None
+        self.bus = RedisEventBus(redis_url, channel=channel) if redis_url else None
         self._listener: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
 
     async def start(self) -> None:
         """Subscribe to the channel; returns once subscribed (or after 5 s)."""
-        if self.redis_url is None:
+        if self.bus is None:
             return
-        self._client = redis.Redis.from_url(self.redis_url)
-        self._listener = asyncio.create_task(self._listen(), name="response-cache invalidation")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._subscribed.wait(), 5.0)
+        await self.bus.start()
+        subscribed = asyncio.Event()
+        self._listener = asyncio.create_task(
+            self._listen(subscribed), name="response-cache invalidation"
+        )
+        await subscribed.wait()
 
     async def aclose(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
-        if self._client is not None:
-            await self._client.aclose()
+        if self.bus is not None:
+            await self.bus.aclose()
 
     async def writes_committed(self, _changes: object) -> None:
         """The change hook: invalidate here, then tell the other instances."""
         self.cache.invalidate_writes()
-        if self._client is None:
-            return
-        try:
-            await self._client.publish(self.channel, b"writes")
-        except RedisError as exc:  # the other instances' entries expire by their TTL
-            log.warning("cannot broadcast a response-cache invalidation (%s)", type(exc).__name__)
+        if self.bus is not None:
+            await self.bus.publish({"type": "response-cache.invalidate"})  # logs, never raises
 
-    async def _listen(self) -> None:
-        assert self._client is not None
-        while True:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                self._subscribed.set()
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self.cache.invalidate_writes()
-            except RedisError as exc:
-                log.warning("response-cache invalidation channel lost (%s)", type(exc).__name__)
-            finally:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-            # Entries stored while deaf may have missed an invalidation: start clean.
-            self.cache.clear()
-            await asyncio.sleep(1.0)
+    async def _listen(self, subscribed: asyncio.Event) -> None:
+        assert self.bus is not None
+        async with self.bus.subscribe() as messages:
+            subscribed.set()
+            async for _ in messages:
+                self.cache.invalidate_writes()
 
 
 def response_cache_from_settings(settings: Settings) -> ResponseCache | None:
