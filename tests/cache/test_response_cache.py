@@ -239,6 +239,21 @@ async def test_followers_run_the_query_themselves_when_the_leaders_answer_is_not
         assert "x-response-cache" not in answer.headers
 
 
+async def test_several_workers_without_redis_are_warned_about(
+    sims: Simulators, core_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="gateway")
+    async with cached_gateway(core_url, sims, workers=2):
+        pass
+    async with cached_gateway(core_url, sims, workers=1):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if "GATEWAY_REDIS_URL" in r.getMessage()]
+    assert warnings == [
+        "the response cache is on with 2 workers and no GATEWAY_REDIS_URL: a write drops "
+        "the writing worker's entries only; the others' live until their TTL"
+    ]
+
+
 async def test_off_by_default_and_the_core_is_not_cached_unless_asked(
     sims: Simulators, core_url: str
 ) -> None:
