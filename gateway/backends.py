@@ -13,7 +13,14 @@ from adapters.observe import CallObserver
 from adapters.pricing import PricingAdapter
 from adapters.resilience import Bulkhead, CircuitBreaker, Resilience, RetryPolicy, StateCallback
 from adapters.shipping import ShippingAdapter
-from gateway.cache import OPERATIONS, BoltOnCache, CachePolicy, MemoryStorage, RedisStorage
+from gateway.cache import (
+    OPERATIONS,
+    BoltOnCache,
+    CachePolicy,
+    MemoryStorage,
+    RedisStorage,
+    fresh_ttl,
+)
 from gateway.settings import Settings
 
 
@@ -157,9 +164,8 @@ def cache_policies(settings: Settings) -> dict[str, CachePolicy]:
     """The cache policy of each cacheable operation: TTL by ``service.operation``, else service."""
     policies: dict[str, CachePolicy] = {}
     for op in OPERATIONS:
-        ttl = settings.cache_ttls.get(op.label, settings.cache_ttls.get(op.service, 0.0))
         policies[op.label] = CachePolicy(
-            ttl=ttl,
+            ttl=fresh_ttl(settings.cache_ttls, op.label),
             stale_ttl=settings.cache_stale_ttl,
             stale_on_error=op.service in settings.cache_stale_on_error,
             stale_while_revalidate=op.service in settings.cache_stale_while_revalidate,

@@ -99,6 +99,12 @@ class Operation(Generic[V]):
         return f"{self.service}.{self.name}"
 
 
+def fresh_ttl(ttls: Mapping[str, float], label: str) -> float:
+    """Fresh seconds of ``service.operation`` from ``cache_ttls``: the operation's, else its
+    service's, else 0 (not cached)."""
+    return ttls.get(label, ttls.get(label.partition(".")[0], 0.0))
+
+
 PRICES: Operation[PriceRecord] = Operation("pricing", "listPrices", PriceRecord)
 INSIGHTS: Operation[InsightsRecord] = Operation("crm", "getAccountInsights", InsightsRecord)
 SHIPMENTS: Operation[ShipmentRecord] = Operation("shipping", "listShipments", ShipmentRecord)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +41,7 @@ from gateway.csrf import csrf_refusal
 from gateway.idempotency import execute_once
 from gateway.loaders import STALE_EXTENSION
 from gateway.persisted import PersistedQueries, PersistedQueryError
-from gateway.ratelimit import RATE_LIMITED, RateLimiter
+from gateway.ratelimit import RATE_LIMITED, RateLimiter, charge
 from gateway.response_cache import CachedResponse, CacheKey, ResponseCache, cache_key
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -289,16 +288,9 @@ class GraphQLEndpoint:
     async def _replay(self, request: Request, entry: CachedResponse, client_id: str) -> Response:
         """Answer from the response cache; the client's rate budget is still charged."""
         if self.limiter is not None:
-            decision = await self.limiter.take(client_id, entry.cost)
-            if not decision.allowed:
-                metrics.record_rate_limited(client_id)
-                retry = max(1, math.ceil(decision.retry_after))
-                raise RequestRejected(
-                    429,
-                    f"rate limit exceeded: this operation costs {entry.cost}; retry in {retry} s",
-                    {"Retry-After": str(retry)},
-                    code=RATE_LIMITED,
-                )
+            refusal = await charge(self.limiter, client_id, entry.cost)
+            if refusal is not None:
+                _raise_if_rate_limited(ExecutionResult(data=None, errors=[refusal]))
         request.scope.setdefault("state", {})[STATE_KEY] = {
             "operation": entry.operation,
             "type": "query",

@@ -188,15 +188,28 @@ class RateLimit(SchemaExtension):
         execution_context = self.execution_context
         if execution_context.result is None:
             context = execution_context.context
-            cost = getattr(context, "cost", None) or 1
-            client_id = str(getattr(context, "client_id", "anonymous"))
-            decision = await self.limiter.take(client_id, cost)
-            if not decision.allowed:
-                record_rate_limited(client_id)
-                retry = max(1, math.ceil(decision.retry_after))
-                error = GraphQLError(
-                    f"rate limit exceeded: this operation costs {cost}; retry in {retry} s",
-                    extensions={"code": RATE_LIMITED, "retryAfter": retry},
-                )
-                execution_context.result = ExecutionResult(data=None, errors=[error])
+            refusal = await charge(
+                self.limiter,
+                str(getattr(context, "client_id", "anonymous")),
+                getattr(context, "cost", None) or 1,
+            )
+            if refusal is not None:
+                execution_context.result = ExecutionResult(data=None, errors=[refusal])
         yield
+
+
+async def charge(limiter: RateLimiter, client_id: str, cost: int) -> GraphQLError | None:
+    """Take ``cost`` from the client's budget; the ``RATE_LIMITED`` error when it is short.
+
+    Used before an operation runs (``RateLimit``) and before a cached answer is
+    replayed (the response cache), so both refuse alike.
+    """
+    decision = await limiter.take(client_id, cost)
+    if decision.allowed:
+        return None
+    record_rate_limited(client_id)
+    retry = max(1, math.ceil(decision.retry_after))
+    return GraphQLError(
+        f"rate limit exceeded: this operation costs {cost}; retry in {retry} s",
+        extensions={"code": RATE_LIMITED, "retryAfter": retry},
+    )

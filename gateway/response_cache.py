@@ -43,7 +43,7 @@ from typing import Any
 import orjson
 
 from adapters.reads import CORE
-from gateway.cache import OPERATIONS
+from gateway.cache import OPERATIONS, fresh_ttl
 from gateway.events import RedisEventBus
 from gateway.loaders import ACTIVITIES_LABEL, TRACKING_LABEL
 from gateway.settings import Settings
@@ -280,10 +280,7 @@ def response_cache_from_settings(settings: Settings) -> ResponseCache | None:
     if not settings.response_cache_enabled:
         return None
     labels = [op.label for op in OPERATIONS] + [ACTIVITIES_LABEL, TRACKING_LABEL]
-    read_ttls = {
-        label: settings.cache_ttls.get(label, settings.cache_ttls.get(label.split(".")[0], 0.0))
-        for label in labels
-    }
+    read_ttls = {label: fresh_ttl(settings.cache_ttls, label) for label in labels}
     return ResponseCache(
         ttl=settings.response_cache_ttl,
         max_entries=settings.response_cache_max_entries,

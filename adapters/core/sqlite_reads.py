@@ -9,9 +9,12 @@ thread of a pool as large as the connection pool, through a plain
 synchronous engine on the same file. Writes keep the async engine and its
 transactions (``CoreAdapter.transaction``).
 
-Measured against the aiosqlite path in one process, requests alternating
-(``bench/NOTES.md``): CPU per request -7 % on the nested query, -11 % on the
-fan-out.
+Measured against the aiosqlite path with ``python -m bench.paired`` (two apps
+in one process, requests alternating): CPU per request -9.5 % on the fan-out;
+-3.5 % on the nested query, which is within that harness's noise.
+Running whole write transactions this way was tried and dropped: a write's
+~15 statements convoy with the busy event loop on the interpreter lock
+(``bench/NOTES.md``).
 """
 
 from __future__ import annotations
