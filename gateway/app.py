@@ -19,26 +19,26 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
-from gateway.access_log import OperationInfo
-from gateway.auth import Authenticator, identity_or_none
 from gateway.backends import Backends
+from gateway.caching.responses import InvalidationBroadcast, response_cache_from_settings
 from gateway.context import Context
-from gateway.csrf import cors_options
 from gateway.errors import MaskInternalErrors
 from gateway.gc_tuning import tuned_gc
-from gateway.graphiql import graphiql_routes
-from gateway.graphql_http import GraphQLEndpoint
-from gateway.graphql_ws import GatewayGraphQLView
-from gateway.health import healthz, readyz
-from gateway.limits import limit_extensions
-from gateway.observability import Observability
-from gateway.permissions import Permissions
-from gateway.persisted import PersistedQueries
-from gateway.ratelimit import LimiterLifetime, RateLimit, RateLimiter, rate_limiter_from_settings
-from gateway.request_id import RequestIdMiddleware, new_request_id
-from gateway.response_cache import InvalidationBroadcast, response_cache_from_settings
+from gateway.http.endpoint import GraphQLEndpoint
+from gateway.http.graphiql import graphiql_routes
+from gateway.http.health import healthz, readyz
+from gateway.http.websocket import GatewayGraphQLView
+from gateway.limits.cost import limit_extensions
+from gateway.limits.rate import LimiterLifetime, RateLimit, RateLimiter, rate_limiter_from_settings
+from gateway.observability.middleware import OperationInfo
+from gateway.observability.request_id import RequestIdMiddleware, new_request_id
+from gateway.observability.wiring import Observability
+from gateway.security.auth import Authenticator, identity_or_none
+from gateway.security.csrf import cors_options
+from gateway.security.permissions import Permissions
+from gateway.security.persisted import PersistedQueries
 from gateway.settings import Settings
-from gateway.writes import WriteServices
+from gateway.writes.services import WriteServices
 from schema import GatewaySchema, build_schema
 
 log = logging.getLogger("gateway")
@@ -172,7 +172,7 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_options(settings))
     app.state.schema = schema
-    app.state.on_change = writes.on_change  # cache hygiene seam (gateway.changes)
+    app.state.on_change = writes.on_change  # cache hygiene seam (gateway.writes.changes)
     return app
 
 
@@ -181,7 +181,7 @@ def app_from_environment() -> Starlette:
 
     Each worker process calls it, so each builds its own pools after the fork.
     """
-    from gateway.logs import configure_logging
+    from gateway.observability.logs import configure_logging
     from gateway.settings import load_settings
 
     settings = load_settings()

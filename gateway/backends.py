@@ -13,7 +13,7 @@ from adapters.observe import CallObserver
 from adapters.pricing import PricingAdapter
 from adapters.resilience import Bulkhead, CircuitBreaker, Resilience, RetryPolicy, StateCallback
 from adapters.shipping import ShippingAdapter
-from gateway.cache import (
+from gateway.caching.bolt_on import (
     OPERATIONS,
     BoltOnCache,
     CachePolicy,
@@ -57,7 +57,7 @@ class Backends:
 
         Args:
             on_circuit_change: told ``(service, state)`` whenever a breaker
-                changes state (``gateway.metrics.set_circuit_state``).
+                changes state (``gateway.observability.metrics.set_circuit_state``).
         """
         pool = settings.http_max_connections
 

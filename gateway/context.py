@@ -12,7 +12,7 @@ from strawberry.types import Info
 from gateway.backends import Backends
 from gateway.loaders import Loaders
 from gateway.settings import Settings
-from gateway.writes import WriteServices
+from gateway.writes.services import WriteServices
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Context:
     scopes: frozenset[str] = field(default_factory=frozenset)
     #: graphql-transport-ws ``connection_init`` payload (strawberry sets it).
     connection_params: dict[str, object] | None = None
-    cost: int | None = None  # the operation's computed cost (gateway.limits)
+    cost: int | None = None  # the operation's computed cost (gateway.limits.cost)
     extensions: dict[str, object] = field(default_factory=dict)
     # The write side (writer, live events, change hooks); None where nothing writes.
     writes: WriteServices | None = None

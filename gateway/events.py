@@ -14,7 +14,7 @@ change that may still roll back). Subscribers (``orderEvents``) iterate
 
 This is a live feed, best effort: an event published while a subscriber is
 not connected (or while Redis is unreachable) is not replayed to it. The
-durable, at-least-once path to the bolt-ons is the outbox (``gateway.outbox``).
+durable, at-least-once path to the bolt-ons is the outbox (``gateway.writes.outbox``).
 """
 
 from __future__ import annotations

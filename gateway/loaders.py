@@ -37,8 +37,8 @@ from adapters.records import (
     WarehouseRecord,
 )
 from gateway.backends import Backends
-from gateway.cache import INSIGHTS, PRICES, SHIPMENTS
-from gateway.metrics import MeasuredDataLoader
+from gateway.caching.bolt_on import INSIGHTS, PRICES, SHIPMENTS
+from gateway.observability.metrics import MeasuredDataLoader
 
 OrdersKey = tuple[int, int, int | None, str | None]
 """(customer id, first, after id, status) of one customer's orders page."""

@@ -26,7 +26,7 @@ from adapters.core.writes import (
 from adapters.errors import BackendError
 from adapters.records import CustomerRecord
 from gateway.context import Context
-from gateway.writes import WriteServices
+from gateway.writes.services import WriteServices
 
 T = TypeVar("T")
 

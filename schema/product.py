@@ -80,7 +80,7 @@ class Product(Node):
     name: str
     category: str
     active: bool
-    # Nullable: only clients with margins:read see it (gateway.permissions).
+    # Nullable: only clients with margins:read see it (gateway.security.permissions).
     unit_cost: Decimal | None
     pk: strawberry.Private[int]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.backends import Backends
-from gateway.cache import BoltOnCache
+from gateway.caching.bolt_on import BoltOnCache
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
 from tests.resilience.support import settings_for

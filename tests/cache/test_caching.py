@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import BackendUnavailable
-from gateway.cache import PRICES, SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
+from gateway.caching.bolt_on import PRICES, SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
 from tests.cache.support import SKUS, cache_of, cached_backends, prices

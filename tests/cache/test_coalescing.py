@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from gateway.cache import PRICES, BoltOnCache, CachePolicy, MemoryStorage
+from gateway.caching.bolt_on import PRICES, BoltOnCache, CachePolicy, MemoryStorage
 from simulators.runner import Simulators
 from tests.cache.support import SKUS, cached_backends, prices
 

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
-from gateway.cache import SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
+from gateway.caching.bolt_on import SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
 from tests.cache.support import SKUS, cache_of, cached_backends, prices

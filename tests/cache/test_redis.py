@@ -12,7 +12,7 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.cache import RedisStorage
+from gateway.caching.bolt_on import RedisStorage
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
 from tests.cache.support import SKUS, cache_of, cached_backends, prices

@@ -1,6 +1,6 @@
 """GraphiQL works with no internet: its assets come from us, and a real browser runs it.
 
-The app here is the smallest one that uses ``gateway.graphiql``: strawberry's
+The app here is the smallest one that uses ``gateway.http.graphiql``: strawberry's
 view (``OfflineGraphQL``) on ``/graphql`` for HTTP and websockets, plus the
 vendored assets. It is served by uvicorn on loopback and driven with
 Debian's headless Chromium (``tests/e2e/browser.py``).
@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from strawberry.http.ides import get_graphql_ide_html
 
-from gateway.graphiql import (
+from gateway.http.graphiql import (
     DEFAULT_QUERY,
     STATIC_PREFIX,
     VENDORED_ASSETS,

@@ -11,8 +11,8 @@ import httpx
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.auth import ALL_SCOPES, hash_key
 from gateway.backends import Backends
+from gateway.security.auth import ALL_SCOPES, hash_key
 from gateway.settings import Settings
 from simulators.runner import Simulators
 

@@ -166,8 +166,8 @@ async def test_a_bug_outside_execution_is_masked_too(caplog: pytest.LogCaptureFi
     from starlette.applications import Starlette
     from starlette.routing import Route
 
-    from gateway.graphql_http import GraphQLEndpoint
-    from gateway.request_id import RequestIdMiddleware
+    from gateway.http.endpoint import GraphQLEndpoint
+    from gateway.observability.request_id import RequestIdMiddleware
 
     @strawberry.type
     class Query:

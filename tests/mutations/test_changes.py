@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.changes import ChangeSet
+from gateway.writes.changes import ChangeSet
 from simulators import world
 from tests.gateway.support import Gateway
 from tests.mutations.conftest import SQLITE_ONLY

@@ -13,8 +13,8 @@ from adapters.core import CoreAdapter
 from adapters.core.gateway_tables import ensure_gateway_tables, outbox
 from adapters.core.writes import Actor, CoreWriter
 from adapters.crm import CrmAdapter
-from gateway.cli import app as cli
-from gateway.outbox import OutboxDispatcher, outbox_stats, replay_failed
+from gateway.cli.main import app as cli
+from gateway.writes.outbox import OutboxDispatcher, outbox_stats, replay_failed
 from simulators.runner import Simulators
 from simulators.seed import seed
 from tests.gateway.support import CRM_API_KEY, Gateway, running_gateway

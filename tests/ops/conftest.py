@@ -1,7 +1,7 @@
 """Ops fixtures: a seeded SQLite core, the simulators, and helpers to run the CLI.
 
 The subprocess tests run the real ``gateway`` command (``python -m
-gateway.cli``) with ``GATEWAY_*`` variables pointing at these simulators and
+gateway.cli.main``) with ``GATEWAY_*`` variables pointing at these simulators and
 this core, as an operator would.
 """
 

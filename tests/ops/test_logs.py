@@ -7,7 +7,7 @@ import logging
 import orjson
 import pytest
 
-from gateway.logs import JsonFormatter, configure_logging, formatter_for, log_format
+from gateway.observability.logs import JsonFormatter, configure_logging, formatter_for, log_format
 from simulators.runner import Simulators
 from tests.gateway.support import TEST_CLIENT_ID, running_gateway, settings_for
 from tests.ops.support import PRICED_QUERY

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from adapters.core import CoreAdapter
 from adapters.core.gateway_tables import ensure_gateway_tables, outbox
-from gateway import metrics
+from gateway.observability import metrics
 from simulators.runner import Simulators
 from tests.gateway.support import TEST_CLIENT_ID, Gateway, running_gateway, settings_for
 from tests.ops.support import sample

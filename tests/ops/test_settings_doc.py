@@ -6,9 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from gateway.cli import app
+from gateway.cli.main import app
+from gateway.cli.settings_doc import DOC_PATH, render, write
 from gateway.settings import Settings
-from gateway.settings_doc import DOC_PATH, render, write
 from tests.ops.support import REPO
 
 

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from gateway.tracing import TracingUnavailable, build_tracer_provider
+from gateway.observability.tracing import TracingUnavailable, build_tracer_provider
 from simulators.runner import Simulators
 from tests.gateway.support import running_gateway, settings_for
 from tests.ops.support import PRICED_QUERY, sample

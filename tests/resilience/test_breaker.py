@@ -11,7 +11,7 @@ import pytest
 from adapters.errors import BackendNotFound, BackendUnavailable
 from adapters.resilience import CircuitBreaker, CircuitState, RetryPolicy
 from gateway.backends import Backends
-from gateway.health import readiness
+from gateway.http.health import readiness
 from simulators.runner import Simulators
 from tests.resilience.support import pricing, resilience, settings_for
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gateway.auth import Authenticator, AuthError
-from gateway.cli import app
+from gateway.cli.main import app
+from gateway.security.auth import Authenticator, AuthError
 from gateway.settings import load_settings
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from gateway.demo import prepare_core, run_demo
+from gateway.cli.demo import prepare_core, run_demo
 from gateway.settings import Settings
 
 QUERY = '{ product(sku: "SKU-00001") { sku unitCost } }'

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.limits import BOLT_ON_FIELDS, CostModel, operation_cost
+from gateway.limits.cost import BOLT_ON_FIELDS, CostModel, operation_cost
 from gateway.settings import Settings
 from schema import build_schema
 from simulators.runner import Simulators
@@ -122,7 +122,7 @@ def test_cost_model(query: str, expected: int) -> None:
 def test_validation_rules_are_built_once_so_the_validation_cache_can_hit() -> None:
     # strawberry's ValidationCache keys on the rule classes: new classes per request
     # would validate every request afresh.
-    from gateway.limits import limit_extensions
+    from gateway.limits.cost import limit_extensions
     from gateway.settings import Settings
 
     factories = limit_extensions(Settings())

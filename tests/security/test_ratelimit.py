@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from gateway.limits.rate import MemoryRateLimiter, RedisRateLimiter
 from simulators.runner import Simulators
 from tests.gateway.support import client_config, running_gateway, settings_for
 from tests.security.conftest import bare_client
@@ -21,7 +21,7 @@ async def _spend(client: httpx.AsyncClient, times: int) -> list[httpx.Response]:
 
 
 async def test_limit_hit_then_recovered(sqlite_core: str, sims: Simulators) -> None:
-    from gateway.auth import hash_key
+    from gateway.security.auth import hash_key
 
     other = client_config(id="other", key_hashes=[hash_key(OTHER_KEY)])
     settings = settings_for(

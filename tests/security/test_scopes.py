@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import strawberry
 
-from gateway.auth import ALL_SCOPES, hash_key
 from gateway.errors import MaskInternalErrors
-from gateway.permissions import FIELD_SCOPES, Permissions
+from gateway.security.auth import ALL_SCOPES, hash_key
+from gateway.security.permissions import FIELD_SCOPES, Permissions
 from simulators.runner import Simulators
 from tests.gateway.support import Gateway, client_config, running_gateway, settings_for
 from tests.security.conftest import bare_client

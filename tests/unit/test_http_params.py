@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.graphql_http import RequestRejected, parse_params, wants_graphql_response_json
+from gateway.http.endpoint import RequestRejected, parse_params, wants_graphql_response_json
 
 
 def test_valid_params() -> None:

@@ -18,13 +18,13 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.errors import BackendError
 from adapters.observe import CallObserver
-from gateway import metrics
-from gateway.access_log import ObservabilityMiddleware
 from gateway.backends import Backends
 from gateway.lifecycle import drain_on_sigterm
+from gateway.observability import metrics
+from gateway.observability.middleware import ObservabilityMiddleware
+from gateway.observability.stats import StatsObserver, attach_observers
+from gateway.observability.tracing import CallSpans, build_tracer_provider, tracer_of
 from gateway.settings import Settings
-from gateway.telemetry import StatsObserver, attach_observers
-from gateway.tracing import CallSpans, build_tracer_provider, tracer_of
 
 
 class Observability:

@@ -43,7 +43,7 @@ from typing import Any
 import orjson
 
 from adapters.reads import CORE
-from gateway.cache import OPERATIONS, fresh_ttl
+from gateway.caching.bolt_on import OPERATIONS, fresh_ttl
 from gateway.events import RedisEventBus
 from gateway.loaders import ACTIVITIES_LABEL, TRACKING_LABEL
 from gateway.settings import Settings

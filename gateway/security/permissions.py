@@ -41,8 +41,14 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from gateway.auth import CORE_READ, CUSTOMERS_WRITE, INSIGHTS_READ, MARGINS_READ, ORDERS_WRITE
 from gateway.errors import PublicError
+from gateway.security.auth import (
+    CORE_READ,
+    CUSTOMERS_WRITE,
+    INSIGHTS_READ,
+    MARGINS_READ,
+    ORDERS_WRITE,
+)
 
 #: Every field of these root types needs the scope (mutations are listed per field).
 ROOT_SCOPES: MappingProxyType[str, str] = MappingProxyType(

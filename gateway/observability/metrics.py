@@ -51,7 +51,7 @@ from strawberry.dataloader import DataLoader
 
 from adapters.observe import CallRecord
 
-log = logging.getLogger("gateway.metrics")
+log = logging.getLogger("gateway.observability.metrics")
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

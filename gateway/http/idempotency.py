@@ -49,9 +49,9 @@ from adapters.errors import BackendError
 
 if TYPE_CHECKING:
     from gateway.context import Context
-    from gateway.graphql_http import GraphQLRequest
+    from gateway.http.endpoint import GraphQLRequest
 
-log = logging.getLogger("gateway.idempotency")
+log = logging.getLogger("gateway.http.idempotency")
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -192,7 +192,7 @@ async def execute_once(
 ) -> Response:
     """Run a GraphQL request, through the idempotency store when it asks for it.
 
-    The one call ``gateway.graphql_http`` makes: a POSTed mutation with an
+    The one call ``gateway.http.endpoint`` makes: a POSTed mutation with an
     ``Idempotency-Key`` header goes through ``IdempotencyStore.run_once``;
     anything else simply runs.
     """

@@ -2,7 +2,7 @@
 
 Each client has a bucket of ``rate_limit_burst`` cost units that refills at
 ``rate_limit_per_second``. An operation takes its computed cost (see
-``gateway.limits``); when the bucket holds less, the operation is refused
+``gateway.limits.cost``); when the bucket holds less, the operation is refused
 before it runs with ``RATE_LIMITED`` and the endpoint answers HTTP 429 with
 ``Retry-After``.
 
@@ -29,10 +29,10 @@ from redis.exceptions import RedisError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
-from gateway.metrics import record_rate_limited
+from gateway.observability.metrics import record_rate_limited
 from gateway.settings import Settings
 
-log = logging.getLogger("gateway.ratelimit")
+log = logging.getLogger("gateway.limits.rate")
 
 RATE_LIMITED = "RATE_LIMITED"
 

@@ -41,7 +41,7 @@ from adapters.core.gateway_tables import outbox
 from adapters.crm import CrmAdapter
 from adapters.errors import BackendError
 
-log = logging.getLogger("gateway.outbox")
+log = logging.getLogger("gateway.writes.outbox")
 
 PENDING = "pending"
 DELIVERED = "delivered"

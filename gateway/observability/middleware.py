@@ -30,10 +30,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from adapters.observe import outgoing_headers
-from gateway import metrics
-from gateway.request_id import new_request_id
-from gateway.telemetry import RequestStats, current_stats
-from gateway.tracing import incoming_context, traceparent_headers
+from gateway.observability import metrics
+from gateway.observability.request_id import new_request_id
+from gateway.observability.stats import RequestStats, current_stats
+from gateway.observability.tracing import incoming_context, traceparent_headers
 
 log = logging.getLogger("gateway.access")
 
@@ -41,7 +41,7 @@ GRAPHQL_PATH = "/graphql"
 STATE_KEY = "graphql"
 #: Polled by load balancers and Prometheus: logged at DEBUG so they do not drown the rest.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-#: The error code of a request the rate limiter refused (``gateway.ratelimit``).
+#: The error code of a request the rate limiter refused (``gateway.limits.rate``).
 RATE_LIMITED = "RATE_LIMITED"
 
 
@@ -132,7 +132,7 @@ class ObservabilityMiddleware:
                 attributes={
                     "http.request.method": method,
                     "url.path": path,
-                    "gateway.request_id": request_id,
+                    "gateway.observability.request_id": request_id,
                 },
             )
             span_context = trace.set_span_in_context(span, parent)

@@ -33,16 +33,16 @@ from strawberry.types.graphql import OperationType
 
 from adapters import reads
 from adapters.errors import BackendError
-from gateway import metrics
-from gateway.access_log import STATE_KEY
-from gateway.auth import Authenticator, AuthError, Identity
+from gateway.caching.responses import CachedResponse, CacheKey, ResponseCache, cache_key
 from gateway.context import Context
-from gateway.csrf import csrf_refusal
-from gateway.idempotency import execute_once
+from gateway.http.idempotency import execute_once
+from gateway.limits.rate import RATE_LIMITED, RateLimiter, charge
 from gateway.loaders import STALE_EXTENSION
-from gateway.persisted import PersistedQueries, PersistedQueryError
-from gateway.ratelimit import RATE_LIMITED, RateLimiter, charge
-from gateway.response_cache import CachedResponse, CacheKey, ResponseCache, cache_key
+from gateway.observability import metrics
+from gateway.observability.middleware import STATE_KEY
+from gateway.security.auth import Authenticator, AuthError, Identity
+from gateway.security.csrf import csrf_refusal
+from gateway.security.persisted import PersistedQueries, PersistedQueryError
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"

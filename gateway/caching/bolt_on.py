@@ -49,7 +49,7 @@ from aiocache.serializers import NullSerializer  # type: ignore[import-untyped]
 from adapters.errors import BackendError
 from adapters.records import InsightsRecord, PriceRecord, ShipmentRecord
 
-log = logging.getLogger("gateway.cache")
+log = logging.getLogger("gateway.caching.bolt_on")
 
 V = TypeVar("V")
 
@@ -503,7 +503,7 @@ class BoltOnCache:
     async def apply_changes(self, changes: Iterable[tuple[str, str]]) -> None:
         """Invalidate what a committed write made stale.
 
-        A hook for ``app.state.on_change`` (``gateway.changes``): ``changes``
+        A hook for ``app.state.on_change`` (``gateway.writes.changes``): ``changes``
         are ``(GraphQL type, business key)`` pairs, ``("Order", "SO-000123")``.
         """
         by_op: dict[Operation[Any], list[str]] = {}

@@ -21,13 +21,13 @@ from adapters.core.gateway_tables import ensure_gateway_tables
 from adapters.core.writes import CoreWriter, WriteResult
 from adapters.errors import BackendError
 from gateway.backends import Backends
-from gateway.changes import ChangeHooks
 from gateway.events import EventBus, create_event_bus
-from gateway.idempotency import IdempotencyStore
-from gateway.outbox import OutboxDispatcher
+from gateway.http.idempotency import IdempotencyStore
 from gateway.settings import Settings
+from gateway.writes.changes import ChangeHooks
+from gateway.writes.outbox import OutboxDispatcher
 
-log = logging.getLogger("gateway.writes")
+log = logging.getLogger("gateway.writes.services")
 
 
 class WriteServices:

@@ -31,7 +31,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-log = logging.getLogger("gateway.changes")
+log = logging.getLogger("gateway.writes.changes")
 
 ChangeSet = frozenset[tuple[str, str]]
 """The ``(type, business key)`` pairs one committed write changed."""

@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 
 from gateway.settings import Settings
 
-log = logging.getLogger("gateway.persisted")
+log = logging.getLogger("gateway.security.persisted")
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 #: Documents an APQ entry may hold; larger ones are run but not stored.

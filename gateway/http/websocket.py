@@ -1,6 +1,6 @@
 """Strawberry's view, kept for what it does well: graphql-transport-ws and GraphiQL.
 
-Plain HTTP GraphQL goes through ``gateway.graphql_http``; this view serves
+Plain HTTP GraphQL goes through ``gateway.http.endpoint``; this view serves
 websocket subscriptions with the same per-request ``Context`` and renders
 the offline GraphiQL page.
 
@@ -21,9 +21,9 @@ from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
-from gateway.auth import Authenticator, identity_or_none
 from gateway.context import Context
-from gateway.graphiql import OfflineGraphQL
+from gateway.http.graphiql import OfflineGraphQL
+from gateway.security.auth import Authenticator, identity_or_none
 
 _CREDENTIAL_PARAMS = ("authorization", "x-api-key")
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from adapters.core import CoreAdapter
 from adapters.core.gateway_tables import ensure_gateway_tables
 from adapters.errors import BackendError
-from gateway.outbox import OutboxStats, outbox_stats, replay_failed
+from gateway.writes.outbox import OutboxStats, outbox_stats, replay_failed
 
 outbox_app = typer.Typer(
     help="The outbox of business events to the CRM: status and replay.",
@@ -33,7 +33,7 @@ ConfigOption = Annotated[
 
 
 def _database_url(config: Path | None) -> str:
-    from gateway.cli import _settings
+    from gateway.cli.main import _settings
 
     return _settings(config).core_database_url
 

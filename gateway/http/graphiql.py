@@ -2,7 +2,7 @@
 
 Strawberry's GraphiQL page loads React, js-cookie, GraphiQL and the explorer
 plugin from unpkg, so on a machine without internet access it renders blank.
-The exact files it asks for are vendored in ``gateway/static/graphiql/`` (see
+The exact files it asks for are vendored in ``gateway/http/static/graphiql/`` (see
 the README there): this module rewrites the page to load them from
 ``/static/graphiql/...``, serves them, and puts a strict Content-Security-Policy
 on the page.
@@ -87,7 +87,7 @@ _YEAR = 365 * 24 * 60 * 60
 class GraphiQLAssetsMissing(RuntimeError):
     """Strawberry's GraphiQL page asks for an asset that is not vendored here.
 
-    Refresh ``gateway/static/graphiql/`` (its README has the command) and
+    Refresh ``gateway/http/static/graphiql/`` (its README has the command) and
     ``VENDORED_ASSETS``.
     """
 
@@ -234,7 +234,7 @@ def build_graphiql_page(static_prefix: str = STATIC_PREFIX) -> GraphiQLPage:
     """
     prefix = static_prefix.rstrip("/")
     # GraphiQL sends its Headers tab as the websocket's connection_init payload, which is
-    # how subscriptions from the page authenticate (gateway/graphql_ws.py).
+    # how subscriptions from the page authenticate (gateway/http/websocket.py).
     html, assets = _rewrite(_with_default_query(get_graphql_ide_html("graphiql")), prefix)
     return GraphiQLPage(
         html=html,

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import TaskID
 
-from gateway.clients_cli import app as clients_app
-from gateway.outbox_cli import outbox_app
+from gateway.cli.clients import app as clients_app
+from gateway.cli.outbox import outbox_app
 from gateway.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -66,7 +66,7 @@ def serve(
         if value is not None:
             os.environ[f"GATEWAY_{name}"] = str(value)
     from gateway.lifecycle import sigterm_is_a_clean_exit
-    from gateway.metrics import multiprocess_mode
+    from gateway.observability.metrics import multiprocess_mode
 
     # Workers share their metrics through a fresh directory set before they start.
     with multiprocess_mode(settings.workers), sigterm_is_a_clean_exit():
@@ -148,8 +148,8 @@ def demo(
     scale: Annotated[float, typer.Option(help="Seed scale on first run.")] = 1.0,
 ) -> None:
     """Run the embedded core, the three bolt-on simulators and the gateway together."""
-    from gateway.demo import prepare_core, run_demo
-    from gateway.logs import configure_logging
+    from gateway.cli.demo import prepare_core, run_demo
+    from gateway.observability.logs import configure_logging
 
     settings = _settings(config, port=port)
     configure_logging(settings)
@@ -239,7 +239,7 @@ def check(
     budget: Annotated[float, typer.Option(help="Seconds each check may take.")] = 5.0,
 ) -> None:
     """Verify settings, the core (connectivity, schema), each bolt-on and Redis."""
-    from gateway.check import render, run_checks
+    from gateway.cli.check import render, run_checks
 
     settings = _settings(config)
     results = asyncio.run(run_checks(settings, budget=budget))
@@ -255,8 +255,8 @@ def settings_doc(
     ] = False,
 ) -> None:
     """Print (or write) the configuration reference generated from the settings."""
-    from gateway.settings_doc import DOC_PATH, render
-    from gateway.settings_doc import write as write_doc
+    from gateway.cli.settings_doc import DOC_PATH, render
+    from gateway.cli.settings_doc import write as write_doc
 
     if write:
         changed = write_doc(DOC_PATH)

@@ -1,0 +1,13 @@
+"""The inbound transport: what a client's HTTP request or websocket meets first.
+
+``endpoint.py`` is ``/graphql`` (GraphQL over HTTP and the websocket
+upgrade), ``protocol.py`` the wire rules it follows (parameters, media
+types, refusals), ``idempotency.py`` the ``Idempotency-Key`` replay store,
+``websocket.py`` graphql-transport-ws, ``graphiql.py`` the offline IDE and
+``health.py`` the probes.
+
+May import: the core modules (``gateway.context``, ``gateway.settings``,
+``gateway.errors``, ``gateway.backends``), ``security``, ``limits``,
+``caching``, ``observability`` and ``adapters``. Nothing imports ``http``
+but ``gateway.app`` and the CLI.
+"""

@@ -1,0 +1,11 @@
+"""Metrics, traces and logs: how an operator sees what the gateway does.
+
+``wiring.py`` builds it all from the settings; ``middleware.py`` is the
+per-request ASGI layer (access line, request metrics, server span);
+``metrics.py``, ``tracing.py`` and ``logs.py`` are the three outputs;
+``stats.py`` counts a request's backend calls; ``request_id.py`` keeps
+one id per request.
+
+May import: ``adapters.observe``, ``gateway.settings``, ``gateway.backends``;
+never ``http``, ``security`` or ``caching`` (they report to it).
+"""
