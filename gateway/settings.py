@@ -18,7 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from gateway.security.auth import ClientConfig
+from gateway.security.clients import ClientConfig
 
 DEFAULT_CORE_DATABASE_URL = "sqlite+aiosqlite:///.gateway/core.db"
 

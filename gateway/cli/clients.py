@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from gateway.security.auth import ALL_SCOPES, ClientConfig, hash_key, new_key
+from gateway.security.clients import ALL_SCOPES, ClientConfig, hash_key, new_key
 
 app = typer.Typer(help="Manage partner clients and their API keys.", no_args_is_help=True)
 console = Console(stderr=True)

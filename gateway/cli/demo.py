@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.core import CoreAdapter
 from gateway.app import create_app
-from gateway.security.auth import ALL_SCOPES, ClientConfig, hash_key, new_key
+from gateway.security.clients import ALL_SCOPES, ClientConfig, hash_key, new_key
 from gateway.settings import Settings
 from simulators.runner import Simulators, bind_socket, serve_together, url_of
 from simulators.seed import seed

@@ -4,48 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import TaskID
 
 from gateway.cli.clients import app as clients_app
+from gateway.cli.common import ConfigOption, console, progress, settings_or_exit
 from gateway.cli.outbox import outbox_app
-from gateway.settings import Settings, load_settings
+from gateway.settings import Settings
 
 app = typer.Typer(
     help="GraphQL integration gateway: one endpoint over the core and its bolt-ons.",
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(stderr=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(outbox_app, name="outbox")
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="TOML settings file (also GATEWAY_CONFIG)."),
-]
-
-
-def _settings(config: Path | None, **overrides: object) -> Settings:
-    try:
-        return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        console.print("[red]Invalid settings:[/red]")
-        for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"])
-            console.print(f"  GATEWAY_{key.upper()}: {error['msg']}")
-        raise typer.Exit(2) from None
-    except FileNotFoundError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -58,7 +35,7 @@ def serve(
     """Serve the gateway with uvicorn."""
     import uvicorn
 
-    settings = _settings(config, host=host, port=port, workers=workers)
+    settings = settings_or_exit(config, host=host, port=port, workers=workers)
     if config is not None:
         # Worker processes re-read settings from the environment.
         os.environ["GATEWAY_CONFIG"] = str(config)
@@ -99,7 +76,7 @@ def seed(
     """Create the core tables if missing and fill them with deterministic demo data."""
     from simulators.seed import SeedError
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     try:
         summary = asyncio.run(_seed(settings, scale=scale, reset=reset))
     except (SeedError, ValueError) as exc:
@@ -113,26 +90,10 @@ async def _seed(settings: Settings, *, scale: float, reset: bool) -> object:
     from simulators.seed import seed as run_seed
 
     _ensure_sqlite_folder(settings.core_database_url)
-    with _progress() as report:
+    with progress() as report:
         async with CoreAdapter(settings.core_database_url) as core:
             await core.create_schema()
             return await run_seed(core, scale=scale, reset=reset, progress=report)
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A progress reporter ``(stage, done, total)`` drawn with rich bars."""
-    from rich.progress import Progress
-
-    with Progress(console=console, transient=True) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
-
-        yield report
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -151,7 +112,7 @@ def demo(
     from gateway.cli.demo import prepare_core, run_demo
     from gateway.observability.logs import configure_logging
 
-    settings = _settings(config, port=port)
+    settings = settings_or_exit(config, port=port)
     configure_logging(settings)
     _ensure_sqlite_folder(settings.core_database_url)
 
@@ -172,7 +133,7 @@ def demo(
         console.print(str(info["headers"]), markup=False, highlight=False, soft_wrap=True)
         console.print("Press Ctrl+C to stop.")
 
-    with _progress() as report:
+    with progress() as report:
         seeded_orders = asyncio.run(prepare_core(settings, scale=scale, progress=report))
     asyncio.run(run_demo(settings, seeded_orders=seeded_orders, started=started))
 
@@ -197,7 +158,7 @@ def simulators(
 
     from simulators.runner import Simulators
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     credentials: dict[str, str] = {}
     for name in ("pricing_token", "crm_api_key", "shipping_token"):
         value = getattr(settings, name)
@@ -241,7 +202,7 @@ def check(
     """Verify settings, the core (connectivity, schema), each bolt-on and Redis."""
     from gateway.cli.check import render, run_checks
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     results = asyncio.run(run_checks(settings, budget=budget))
     render(results, Console())
     if not all(result.ok for result in results):

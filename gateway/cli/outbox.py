@@ -16,6 +16,7 @@ from rich.console import Console
 from adapters.core import CoreAdapter
 from adapters.core.gateway_tables import ensure_gateway_tables
 from adapters.errors import BackendError
+from gateway.cli.common import ConfigOption, settings_or_exit
 from gateway.writes.outbox import OutboxStats, outbox_stats, replay_failed
 
 outbox_app = typer.Typer(
@@ -26,16 +27,9 @@ outbox_app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="TOML settings file (also GATEWAY_CONFIG)."),
-]
-
 
 def _database_url(config: Path | None) -> str:
-    from gateway.cli.main import _settings
-
-    return _settings(config).core_database_url
+    return settings_or_exit(config).core_database_url
 
 
 async def _stats(url: str) -> OutboxStats:

@@ -42,7 +42,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from gateway.errors import PublicError
-from gateway.security.auth import (
+from gateway.security.clients import (
     CORE_READ,
     CUSTOMERS_WRITE,
     INSIGHTS_READ,

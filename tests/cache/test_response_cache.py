@@ -15,7 +15,7 @@ import pytest
 
 from adapters.reads import CORE, mark, tracking
 from gateway.caching.responses import ResponseCache, cache_key
-from gateway.security.auth import hash_key
+from gateway.security.clients import hash_key
 from simulators import world
 from simulators.runner import Simulators
 from tests.cache.test_end_to_end import SCALE, settings_for

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.backends import Backends
-from gateway.security.auth import ALL_SCOPES, hash_key
+from gateway.security.clients import ALL_SCOPES, hash_key
 from gateway.settings import Settings
 from simulators.runner import Simulators
 

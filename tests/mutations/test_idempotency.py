@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.core.gateway_tables import idempotency_keys
 from adapters.core.tables import customers
-from gateway.security.auth import hash_key
+from gateway.security.clients import hash_key
 from simulators.runner import Simulators
 from tests.gateway.support import Gateway, client_config, running_gateway
 from tests.mutations.conftest import SQLITE_ONLY

@@ -9,7 +9,8 @@ import httpx
 import jwt
 import pytest
 
-from gateway.security.auth import ALL_SCOPES, Authenticator, AuthError, hash_key, new_key
+from gateway.security.auth import Authenticator, AuthError
+from gateway.security.clients import ALL_SCOPES, hash_key, new_key
 from gateway.settings import Settings
 from simulators.runner import Simulators
 from tests.gateway.support import TEST_API_KEY, client_config, running_gateway, settings_for

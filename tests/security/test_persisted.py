@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.security.auth import hash_key
+from gateway.security.clients import hash_key
 from gateway.settings import Settings
 from simulators.runner import Simulators
 from tests.gateway.support import Gateway, client_config, running_gateway, settings_for

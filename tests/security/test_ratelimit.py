@@ -21,7 +21,7 @@ async def _spend(client: httpx.AsyncClient, times: int) -> list[httpx.Response]:
 
 
 async def test_limit_hit_then_recovered(sqlite_core: str, sims: Simulators) -> None:
-    from gateway.security.auth import hash_key
+    from gateway.security.clients import hash_key
 
     other = client_config(id="other", key_hashes=[hash_key(OTHER_KEY)])
     settings = settings_for(

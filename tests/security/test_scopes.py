@@ -17,7 +17,7 @@ import pytest
 import strawberry
 
 from gateway.errors import MaskInternalErrors
-from gateway.security.auth import ALL_SCOPES, hash_key
+from gateway.security.clients import ALL_SCOPES, hash_key
 from gateway.security.permissions import FIELD_SCOPES, Permissions
 from simulators.runner import Simulators
 from tests.gateway.support import Gateway, client_config, running_gateway, settings_for
