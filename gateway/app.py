@@ -1,41 +1,42 @@
 """The composition root: ``create_app(settings)`` builds the whole gateway.
 
-The only module that knows every package. Adapters are opened in the
-lifespan on one exit stack and reach requests through ``app.state``; the
+The only module that knows every wing. Services are built here from the
+settings, adapters are opened in the lifespan on one exit stack, and the
+``/graphql`` chain (``gateway.http.endpoint``) is assembled from them; the
 schema is built once here, never at import.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
+from graphql import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from gateway.backends import Backends
 from gateway.caching.responses import InvalidationBroadcast, response_cache_from_settings
-from gateway.context import Context
-from gateway.errors import MaskInternalErrors
+from gateway.context import ContextFactory
+from gateway.execution.documents import Documents
 from gateway.gc_tuning import tuned_gc
-from gateway.http.endpoint import GraphQLEndpoint
-from gateway.http.graphiql import graphiql_routes
+from gateway.http.endpoint import GraphQLEndpoint, GraphQLServices, http_chain, operation_steps
+from gateway.http.graphiql import build_graphiql_page, graphiql_routes
 from gateway.http.health import healthz, readyz
-from gateway.http.websocket import GatewayGraphQLView
-from gateway.limits.cost import limit_extensions
-from gateway.limits.rate import LimiterLifetime, RateLimit, RateLimiter, rate_limiter_from_settings
-from gateway.observability.middleware import OperationInfo
-from gateway.observability.request_id import RequestIdMiddleware, new_request_id
+from gateway.http.idempotency import IdempotencyStore
+from gateway.http.websocket import GatewayWebSocketView, WebSocketOperations
+from gateway.limits.cost import CostModel, ShapeLimits
+from gateway.limits.rate import LimiterLifetime, rate_limiter_from_settings
+from gateway.observability.request_id import RequestIdMiddleware
 from gateway.observability.wiring import Observability
-from gateway.security.auth import Authenticator, identity_or_none
+from gateway.security.auth import Authenticator
 from gateway.security.csrf import cors_options
-from gateway.security.permissions import Permissions
+from gateway.security.permissions import guard_fields
 from gateway.security.persisted import PersistedQueries
 from gateway.settings import Settings
 from gateway.writes.services import WriteServices
@@ -44,50 +45,36 @@ from schema import GatewaySchema, build_schema
 log = logging.getLogger("gateway")
 
 
-def _extensions(
-    settings: Settings, limiter: RateLimiter | None = None
-) -> list[type[SchemaExtension]]:
-    extensions: list[Any] = [
-        MaskInternalErrors,
-        OperationInfo,
-        # Caches keyed by the document text: repeated operations skip parse and validation.
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-    ]
-    if not settings.introspection_enabled:
-        from strawberry.extensions import DisableIntrospection
-
-        extensions.append(DisableIntrospection)
-    # Access control and limits: scopes, then size/depth/aliases/cost, then the rate budget.
-    extensions.extend([Permissions, *limit_extensions(settings)])
-    if limiter is not None:
-        extensions.append(RateLimit.factory(limiter))
-    return extensions
+def create_schema(settings: Settings) -> GatewaySchema:
+    """The strawberry schema, its scope-protected fields guarded."""
+    schema = build_schema()
+    guard_fields(schema._schema)
+    return schema
 
 
-def create_schema(settings: Settings, limiter: RateLimiter | None = None) -> GatewaySchema:
-    return build_schema(extensions=_extensions(settings, limiter))
+def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """Validation beyond the specification's rules: introspection off in production."""
+    return [] if settings.introspection_enabled else [NoSchemaIntrospectionCustomRule]
 
 
-def create_app(settings: Settings, *, backends: Backends | None = None) -> Starlette:
-    """Build the gateway's ASGI app.
+@dataclass
+class _Parts:
+    """What the app is built from, and what its lifespan opens and closes."""
 
-    Args:
-        settings: the one settings object.
-        backends: adapters to use instead of those the settings describe
-            (tests pass adapters pointed at their own servers); they are
-            entered and closed by the app's lifespan either way.
-    """
-    limiter = rate_limiter_from_settings(settings) if settings.rate_limit_enabled else None
-    schema = create_schema(settings, limiter)
-    authenticator = Authenticator.from_settings(settings)
-    persisted = PersistedQueries.from_settings(settings)
-    owned_backends = backends if backends is not None else Backends.from_settings(settings)
-    observability = Observability(settings, owned_backends)
-    writes = WriteServices(settings, owned_backends)
-    if owned_backends.cache is not None:
+    settings: Settings
+    schema: GatewaySchema
+    backends: Backends
+    writes: WriteServices
+    services: GraphQLServices
+    broadcast: InvalidationBroadcast | None
+
+
+def _parts(settings: Settings, backends: Backends) -> _Parts:
+    schema = create_schema(settings)
+    writes = WriteServices(settings, backends)
+    if backends.cache is not None:
         # Committed writes drop exactly the cached bolt-on answers they made stale.
-        writes.on_change.append(owned_backends.cache.apply_changes)
+        writes.on_change.append(backends.cache.apply_changes)
     response_cache = response_cache_from_settings(settings)
     broadcast = None
     if response_cache is not None:
@@ -101,61 +88,45 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
             response_cache, settings.redis_url, channel=settings.response_cache_channel
         )
         writes.on_change.append(broadcast.writes_committed)
-
-    def make_context(request: Request | WebSocket) -> Context:
-        state = request.scope.get("state", {})
-        context = Context(
-            settings=settings,
-            backends=owned_backends,
-            request_id=state.get("request_id") or new_request_id(),
-            request=request,
-            writes=writes,
-        )
-        if isinstance(request, WebSocket):
-            # graphql-transport-ws: the credential comes with the upgrade request's headers.
-            identity = identity_or_none(authenticator, request.headers)
-            if identity is not None:
-                context.client_id, context.scopes = identity.client_id, identity.scopes
-        return context
-
-    ws_view = GatewayGraphQLView(schema, make_context=make_context, authenticator=authenticator)
-    endpoint = GraphQLEndpoint(
-        schema,
-        make_context=make_context,
-        ide=ws_view.ide_response if settings.graphiql_enabled else None,
-        websocket_app=ws_view,
+    services = GraphQLServices(
+        documents=Documents(
+            schema._schema, validation_rules(settings), max_tokens=settings.max_query_tokens
+        ),
+        make_context=ContextFactory(settings, backends, writes),
+        cost_model=CostModel.from_settings(settings),
+        shape_limits=ShapeLimits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_query_aliases,
+            max_spreads=settings.max_fragment_spreads,
+        ),
         max_body_bytes=settings.max_body_bytes,
-        authenticator=authenticator,
-        persisted=persisted,
+        max_batch=settings.batch_max_operations,
+        authenticator=Authenticator.from_settings(settings),
+        persisted=PersistedQueries.from_settings(settings),
         response_cache=response_cache,
-        limiter=limiter,
+        limiter=rate_limiter_from_settings(settings) if settings.rate_limit_enabled else None,
+        idempotency=IdempotencyStore(
+            backends.core, ttl=settings.idempotency_ttl, wait=settings.idempotency_wait
+        ),
     )
+    return _Parts(settings, schema, backends, writes, services, broadcast)
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            await stack.enter_async_context(owned_backends)
-            stack.push_async_callback(persisted.aclose)
-            if limiter is not None:
-                await stack.enter_async_context(LimiterLifetime(limiter))
-            if broadcast is not None:
-                await broadcast.start()
-                stack.push_async_callback(broadcast.aclose)
-            app.state.backends = owned_backends
-            app.state.settings = settings
-            app.state.draining = False
-            # Gateway tables, live event bus, outbox dispatcher; stopped before the adapters.
-            await stack.enter_async_context(writes)
-            app.state.writes = writes
-            await stack.enter_async_context(observability.running(app))
-            # Last: everything built at start-up is in the heap the collector stops walking.
-            stack.enter_context(
-                tuned_gc(enabled=settings.gc_tuning, gen0_threshold=settings.gc_gen0_threshold)
-            )
-            log.info("gateway ready (env=%s)", settings.env)
-            yield
-            app.state.draining = True
 
+def _routes(parts: _Parts) -> list[BaseRoute]:
+    services, settings = parts.services, parts.settings
+    websocket = GatewayWebSocketView(
+        parts.schema,
+        operations=WebSocketOperations(operation_steps(services), services.make_context),
+        authenticator=services.authenticator,
+    )
+    ide = None
+    if settings.graphiql_enabled:
+        page = build_graphiql_page()
+
+        def ide(request: Request) -> Response:
+            return page.response()
+
+    endpoint = GraphQLEndpoint(http_chain(services), websocket_app=websocket, ide=ide)
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", endpoint),
@@ -164,15 +135,64 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
     ]
     if settings.graphiql_enabled:
         routes.extend(graphiql_routes())
-    routes.extend(observability.routes())
+    return routes
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+
+def _lifespan(
+    parts: _Parts, observability: Observability
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    services = parts.services
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(parts.backends)
+            if services.persisted is not None:
+                stack.push_async_callback(services.persisted.aclose)
+            if services.limiter is not None:
+                await stack.enter_async_context(LimiterLifetime(services.limiter))
+            if parts.broadcast is not None:
+                await parts.broadcast.start()
+                stack.push_async_callback(parts.broadcast.aclose)
+            app.state.backends = parts.backends
+            app.state.settings = parts.settings
+            app.state.draining = False
+            # Gateway tables, live event bus, outbox dispatcher; stopped before the adapters.
+            await stack.enter_async_context(parts.writes)
+            app.state.writes = parts.writes
+            await stack.enter_async_context(observability.running(app))
+            # Last: everything built at start-up is in the heap the collector stops walking.
+            settings = parts.settings
+            stack.enter_context(
+                tuned_gc(enabled=settings.gc_tuning, gen0_threshold=settings.gc_gen0_threshold)
+            )
+            log.info("gateway ready (env=%s)", settings.env)
+            yield
+            app.state.draining = True
+
+    return lifespan
+
+
+def create_app(settings: Settings, *, backends: Backends | None = None) -> Starlette:
+    """Build the gateway's ASGI app.
+
+    Args:
+        settings: the one settings object.
+        backends: adapters to use instead of those the settings describe
+            (tests pass adapters pointed at their own servers); they are
+            entered and closed by the app's lifespan either way.
+    """
+    parts = _parts(settings, backends if backends is not None else Backends.from_settings(settings))
+    observability = Observability(settings, parts.backends)
+    routes = _routes(parts)
+    routes.extend(observability.routes())
+    app = Starlette(routes=routes, lifespan=_lifespan(parts, observability))
     observability.install(app)  # inside RequestIdMiddleware: it needs the request id
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_options(settings))
-    app.state.schema = schema
-    app.state.on_change = writes.on_change  # cache hygiene seam (gateway.writes.changes)
+    app.state.schema = parts.schema
+    app.state.on_change = parts.writes.on_change  # cache hygiene seam (gateway.writes.changes)
     return app
 
 

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         default=None, description="Redis URL for shared cache, rate limits and events."
     )
 
+    batch_max_operations: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Most operations one batched POST (a JSON array) may hold; 0 refuses "
+        "batches. Each operation is authorized, costed and rate-limited as if sent alone.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body, bytes."
     )
@@ -154,6 +161,12 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, ge=1, description="Deepest selection accepted.")
     max_query_aliases: int = Field(default=30, ge=0, description="Most aliases in a document.")
     max_query_tokens: int = Field(default=2000, ge=10, description="Most tokens in a document.")
+    max_fragment_spreads: int = Field(
+        default=500,
+        ge=0,
+        description="Most fragment spreads an operation may expand to (a spread counts once "
+        "for every place its fragment lands).",
+    )
     max_query_cost: int = Field(default=50_000, ge=1, description="Highest computed cost run.")
     list_cost_estimate: int = Field(
         default=10, ge=1, description="Assumed length of a list field without `first`/`limit`."

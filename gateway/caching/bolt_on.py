@@ -279,6 +279,16 @@ class _Pending:
 
 
 @dataclass
+class _Plan:
+    """How one ``get_many`` call answers each of its keys."""
+
+    answers: dict[str, tuple[Slot, bool]] = field(default_factory=dict)
+    joined: dict[str, asyncio.Future[tuple[Slot, bool]]] = field(default_factory=dict)
+    pending: list[_Pending] = field(default_factory=list)
+    refresh: list[_Pending] = field(default_factory=list)
+
+
+@dataclass
 class BoltOnCache:
     """The process's cache of bolt-on reads (see the module docstring).
 
@@ -339,53 +349,9 @@ class BoltOnCache:
         """
         policy = self.policy(op)
         prefix = self._prefix(op, variant)
-        seen = self._seen_variants.setdefault(op.label, set())
-        if variant not in seen:
-            seen.add(variant)
-        distinct = list(dict.fromkeys(keys))
-        answers: dict[str, tuple[Slot, bool]] = {}
-        joined: dict[str, asyncio.Future[tuple[Slot, bool]]] = {}
-        pending: list[_Pending] = []
-        refresh: list[_Pending] = []
-
-        lookup = [k for k in distinct if prefix + k not in self._flights]
-        for key in distinct:
-            if prefix + key in self._flights:
-                joined[key] = self._flights[prefix + key].futures[prefix + key]
-        if lookup and policy.ttl > 0:
-            entries = await self._read(op, [prefix + k for k in lookup])
-            now = self.clock()
-            for key, entry in zip(lookup, entries, strict=True):
-                if entry is not None and entry[0] > now:
-                    answers[key] = (entry[1], False)
-                elif entry is not None and policy.stale_while_revalidate:
-                    answers[key] = (entry[1], True)
-                    refresh.append(_Pending(key, prefix + key, entry))
-                else:
-                    pending.append(_Pending(key, prefix + key, entry))
-        else:
-            pending = [_Pending(k, prefix + k) for k in lookup]
-
-        # Synchronously (no await in between): join flights that started while we looked.
-        mine: list[_Pending] = []
-        for item in pending:
-            flight = self._flights.get(item.storage_key)
-            if flight is not None:
-                joined[item.key] = flight.futures[item.storage_key]
-            else:
-                mine.append(item)
-        if mine:
-            task = self._start_flight(op, policy, mine, fetch)
-            done = await asyncio.shield(task)
-            for item in mine:
-                answers[item.key] = done[item.key]
-        # One background refresh for all the expired keys nobody is fetching yet.
-        refresh = [item for item in refresh if item.storage_key not in self._flights]
-        if refresh:
-            self._start_flight(op, policy, refresh, fetch)
-        for key, future in joined.items():
-            answers[key] = await asyncio.shield(future)
-
+        self._seen_variants.setdefault(op.label, set()).add(variant)
+        plan = await self._partition(op, policy, prefix, list(dict.fromkeys(keys)))
+        answers = await self._settle(op, policy, plan, fetch)
         result: list[Slot] = []
         for key in keys:
             value, stale = answers[key]
@@ -394,6 +360,55 @@ class BoltOnCache:
             result.append(value)
         self._raise_if_all_failed(result)
         return result
+
+    async def _partition(
+        self, op: Operation[Any], policy: CachePolicy, prefix: str, distinct: list[str]
+    ) -> _Plan:
+        """Sort the keys: answered from storage, joining a flight, to fetch, to refresh."""
+        plan = _Plan()
+        lookup = [k for k in distinct if prefix + k not in self._flights]
+        for key in distinct:
+            if prefix + key in self._flights:
+                plan.joined[key] = self._flights[prefix + key].futures[prefix + key]
+        if not lookup or policy.ttl <= 0:
+            plan.pending = [_Pending(k, prefix + k) for k in lookup]
+            return plan
+        entries = await self._read(op, [prefix + k for k in lookup])
+        now = self.clock()
+        for key, entry in zip(lookup, entries, strict=True):
+            if entry is not None and entry[0] > now:
+                plan.answers[key] = (entry[1], False)
+            elif entry is not None and policy.stale_while_revalidate:
+                plan.answers[key] = (entry[1], True)
+                plan.refresh.append(_Pending(key, prefix + key, entry))
+            else:
+                plan.pending.append(_Pending(key, prefix + key, entry))
+        return plan
+
+    async def _settle(
+        self, op: Operation[Any], policy: CachePolicy, plan: _Plan, fetch: Fetch
+    ) -> dict[str, tuple[Slot, bool]]:
+        """Fetch what is ours to fetch, wait for the flights joined; every key answered."""
+        answers = plan.answers
+        # Synchronously (no await in between): join flights that started while we looked.
+        mine: list[_Pending] = []
+        for item in plan.pending:
+            flight = self._flights.get(item.storage_key)
+            if flight is not None:
+                plan.joined[item.key] = flight.futures[item.storage_key]
+            else:
+                mine.append(item)
+        if mine:
+            done = await asyncio.shield(self._start_flight(op, policy, mine, fetch))
+            for item in mine:
+                answers[item.key] = done[item.key]
+        # One background refresh for all the expired keys nobody is fetching yet.
+        refresh = [item for item in plan.refresh if item.storage_key not in self._flights]
+        if refresh:
+            self._start_flight(op, policy, refresh, fetch)
+        for key, future in plan.joined.items():
+            answers[key] = await asyncio.shield(future)
+        return answers
 
     def _start_flight(
         self, op: Operation[Any], policy: CachePolicy, items: list[_Pending], fetch: Fetch

@@ -42,10 +42,14 @@ from typing import Any
 
 import orjson
 
+from adapters import reads
 from adapters.reads import CORE
 from gateway.caching.bolt_on import OPERATIONS, fresh_ttl
 from gateway.events import RedisEventBus
-from gateway.loaders import ACTIVITIES_LABEL, TRACKING_LABEL
+from gateway.limits.rate import RateLimiter, charge
+from gateway.loaders import ACTIVITIES_LABEL, STALE_EXTENSION, TRACKING_LABEL
+from gateway.observability.metrics import record_cache
+from gateway.pipeline import Exchange, Handler, OperationOutcome, Outcome, Reply, Transport
 from gateway.settings import Settings
 
 #: Read marks a committed write can make stale: the core, and the bolt-ons written to.
@@ -226,6 +230,96 @@ class ResponseCache:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self.size -= len(entry.body)
+
+
+class ResponseCaching:
+    """Step: answer a repeated query from the cache; keep the answers that may be kept.
+
+    A hit runs nothing (no parse, no resolver) but is still charged to the
+    caller's rate budget with the cost the query had. Requests with an
+    ``Idempotency-Key`` and websocket operations pass straight through.
+
+    Args:
+        cache: the process's response cache.
+        limiter: the rate limiter that charges hits; ``None`` when limits are off.
+    """
+
+    def __init__(self, cache: ResponseCache, limiter: RateLimiter | None) -> None:
+        self.cache = cache
+        self.limiter = limiter
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        params = exchange.require_params()
+        if (
+            params.query is None
+            or exchange.transport is Transport.WEBSOCKET
+            or "idempotency-key" in exchange.connection.headers
+        ):
+            return await call_next(exchange)
+        scopes = exchange.identity.scopes if exchange.identity else frozenset()
+        key = cache_key(
+            params.query, params.operation_name, params.variables, params.extensions, scopes
+        )
+        entry = self.cache.lookup(key)
+        lead = False
+        if entry is None:
+            flight = self.cache.lead_or_follow(key)
+            lead = flight is None
+            if flight is not None:  # an identical request is running: wait for its answer
+                entry = await asyncio.shield(flight)
+        record_cache("response", entry is not None)
+        if entry is not None:
+            return await self._replay(exchange, entry)
+        return await self._run_and_keep(exchange, call_next, key, lead=lead)
+
+    async def _replay(self, exchange: Exchange, entry: CachedResponse) -> Reply:
+        if self.limiter is not None:
+            await charge(self.limiter, exchange.client_id, entry.cost)
+        return Reply(
+            outcome=OperationOutcome(
+                Outcome.OK,
+                operation=entry.operation,
+                kind="query",
+                client_id=exchange.client_id,
+                response_cache="hit",
+            ),
+            body=entry.body,
+            headers={"X-Response-Cache": "hit", "Age": str(entry.age())},
+        )
+
+    async def _run_and_keep(
+        self, exchange: Exchange, call_next: Handler, key: CacheKey, *, lead: bool
+    ) -> Reply:
+        generation = self.cache.generation
+        entry = None
+        try:
+            with reads.tracking() as read_set:
+                reply = await call_next(exchange)
+            if _cacheable(reply):
+                entry = self.cache.store(
+                    key,
+                    reply.rendered(),
+                    read_set,
+                    cost=exchange.cost or 1,
+                    operation=reply.outcome.operation,
+                    generation=generation,
+                )
+            if entry is not None:
+                reply.headers["X-Response-Cache"] = "miss"
+            return reply
+        finally:
+            if lead:
+                self.cache.led(key, entry)  # followers replay the entry, or run themselves
+
+
+def _cacheable(reply: Reply) -> bool:
+    """A complete, error-free, fresh query answer."""
+    return (
+        reply.result is not None
+        and reply.outcome.kind == "query"
+        and reply.outcome.outcome is Outcome.OK
+        and STALE_EXTENSION not in reply.extensions
+    )
 
 
 class InvalidationBroadcast:

@@ -74,18 +74,7 @@ async def run_demo(
     )
     # A demo client with every scope; its key is printed at start and lives as long as the demo.
     demo_key = new_key()
-    demo_client = ClientConfig(
-        id="demo", scopes=sorted(ALL_SCOPES), key_hashes=[hash_key(demo_key)]
-    )
-    gateway_settings = settings.model_copy(
-        update={
-            "clients": [*(c for c in settings.clients if c.id != "demo"), demo_client],
-            "pricing_url": sims.pricing.url,
-            "crm_url": sims.crm.url,
-            "shipping_url": sims.shipping.url,
-            **{key: _secret(value) for key, value in credentials.items()},
-        }
-    )
+    gateway_settings = _demo_settings(settings, sims, demo_key, credentials)
     gateway_sock = bind_socket(settings.host, settings.port)
     app = create_app(gateway_settings)
     ready = asyncio.Event()
@@ -110,6 +99,24 @@ async def run_demo(
         )
     finally:
         announcer.cancel()
+
+
+def _demo_settings(
+    settings: Settings, sims: Simulators, demo_key: str, credentials: dict[str, str]
+) -> Settings:
+    """The gateway's settings in the demo: the simulators' URLs and keys, the demo client."""
+    demo_client = ClientConfig(
+        id="demo", scopes=sorted(ALL_SCOPES), key_hashes=[hash_key(demo_key)]
+    )
+    return settings.model_copy(
+        update={
+            "clients": [*(c for c in settings.clients if c.id != "demo"), demo_client],
+            "pricing_url": sims.pricing.url,
+            "crm_url": sims.crm.url,
+            "shipping_url": sims.shipping.url,
+            **{key: _secret(value) for key, value in credentials.items()},
+        }
+    )
 
 
 def _secret(value: str) -> Any:

@@ -1,123 +1,237 @@
-"""The ``/graphql`` endpoint, following the GraphQL-over-HTTP specification.
+"""``/graphql``: GraphQL over HTTP, read top to bottom.
 
-- POST with ``Content-Type: application/json`` runs any operation;
-- GET with ``?query=`` runs queries only (a mutation over GET is a 405);
-- a browser's GET without a query gets GraphiQL (when enabled);
-- ``Accept: application/graphql-response+json`` gets that media type, and a
-  request error (unparsable or invalid document) is then a 400, as the
-  specification asks; ``application/json`` keeps the traditional 200;
-- websockets (graphql-transport-ws) go to strawberry's view.
+A request goes down one chain of steps (``gateway.pipeline``), each in the
+module of its concern, each wrapping the rest:
 
-We own the HTTP side instead of using strawberry's view so that body limits,
-idempotency keys, persisted queries and auth have one place to hook in.
+    CsrfGuard           security/csrf.py      a browser GET without a preflight header: 403
+    Authenticate        security/auth.py      who calls: 401 without a valid credential
+    ReadParams          http/params.py        query string or JSON body; a batch fans out here
+    OpenContext         context.py            the operation's own Context (loaders, identity)
+    PersistedDocuments  security/persisted.py APQ and allowlists fill in the document
+    ResponseCaching     caching/responses.py  a repeated query answered without running it
+    Parse               execution/prepare.py  the document (cached by its text)
+    DocumentLimits      limits/cost.py        depth, aliases, fragment spreads (linear)
+    Validate            execution/prepare.py  the specification's rules (cached)
+    Resolve             execution/prepare.py  the operation picked, its variables coerced
+    CostLimit           limits/cost.py        the computed cost against the maximum
+    RootPermissions     security/permissions.py  a mutation the caller may not run: 403
+    RateLimit           limits/rate.py        the cost charged to the caller's budget: 429
+    Idempotency         http/idempotency.py   a repeated Idempotency-Key replays its answer
+    Execute             execution/execute.py  run it (fields guarded by scope as they resolve)
+
+Any step may refuse with ``RequestRejected``; this module answers every
+refusal, result, batch and incremental stream in the media type the client
+negotiated (``http.protocol``). A new cross-cutting feature is a new step
+in ``http_chain``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import strawberry
-from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType
 
-from adapters import reads
 from adapters.errors import BackendError
-from gateway.caching.responses import CachedResponse, CacheKey, ResponseCache, cache_key
-from gateway.context import Context
-from gateway.http.idempotency import execute_once
-from gateway.limits.rate import RATE_LIMITED, RateLimiter, charge
-from gateway.loaders import STALE_EXTENSION
-from gateway.observability import metrics
-from gateway.observability.middleware import STATE_KEY
-from gateway.security.auth import Authenticator, AuthError, Identity
-from gateway.security.csrf import csrf_refusal
-from gateway.security.persisted import PersistedQueries, PersistedQueryError
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-APPLICATION_JSON = "application/json"
+from gateway.caching.responses import ResponseCache, ResponseCaching
+from gateway.context import ContextFactory
+from gateway.errors import ErrorCode, RequestRejected
+from gateway.execution.documents import Documents
+from gateway.execution.execute import Execute
+from gateway.execution.prepare import OpenContext, Parse, Resolve, Validate
+from gateway.http.idempotency import Idempotency, IdempotencyStore
+from gateway.http.params import ReadParams
+from gateway.http.protocol import (
+    APPLICATION_JSON,
+    MULTIPART_MIXED,
+    accepts_multipart,
+    negotiate,
+)
+from gateway.limits.cost import CostLimit, CostModel, DocumentLimits, ShapeLimits
+from gateway.limits.rate import RateLimit, RateLimiter
+from gateway.observability.request_id import current_request_id
+from gateway.observability.stats import current_stats
+from gateway.pipeline import Exchange, Handler, Reply, Step, Transport, chain
+from gateway.security.auth import Authenticate, Authenticator
+from gateway.security.csrf import CsrfGuard
+from gateway.security.permissions import RootPermissions
+from gateway.security.persisted import PersistedDocuments, PersistedQueries
 
 log = logging.getLogger("gateway.http")
 
-
-class RequestRejected(Exception):
-    """The HTTP request cannot be run at all (before GraphQL execution)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        headers: dict[str, str] | None = None,
-        *,
-        code: str = "BAD_REQUEST",
-        extensions: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-        self.code = code
-        self.extensions = {"code": code, **(extensions or {})}
+#: Apollo's multipart framing: parts separated by ``---``, the stream ended by ``-----``.
+_BOUNDARY = "-"
+_PART_HEAD = b"\r\n---\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
+_END = b"\r\n-----\r\n"
 
 
 @dataclass(frozen=True, slots=True)
-class GraphQLRequest:
-    """The parameters of one GraphQL request, validated."""
+class GraphQLServices:
+    """What the ``/graphql`` chain is made of; ``None`` turns a feature off."""
 
-    query: str
-    variables: dict[str, Any] | None
-    operation_name: str | None
-    extensions: dict[str, Any] | None
-
-
-def parse_params(params: Any) -> GraphQLRequest:
-    """Validate the request parameters' shapes; errors name the parameter."""
-    if not isinstance(params, dict):
-        raise RequestRejected(400, "the body must be a JSON object (batching is not supported)")
-    query = params.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise RequestRejected(400, "query: a non-empty string is required")
-    variables = params.get("variables")
-    if variables is not None and not isinstance(variables, dict):
-        raise RequestRejected(400, "variables: must be a JSON object")
-    operation_name = params.get("operationName")
-    if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestRejected(400, "operationName: must be a string")
-    extensions = params.get("extensions")
-    if extensions is not None and not isinstance(extensions, dict):
-        raise RequestRejected(400, "extensions: must be a JSON object")
-    return GraphQLRequest(query, variables, operation_name, extensions)
+    documents: Documents
+    make_context: ContextFactory
+    cost_model: CostModel
+    shape_limits: ShapeLimits
+    max_body_bytes: int
+    max_batch: int = 0
+    authenticator: Authenticator | None = None
+    persisted: PersistedQueries | None = None
+    response_cache: ResponseCache | None = None
+    limiter: RateLimiter | None = None
+    idempotency: IdempotencyStore | None = None
 
 
-def _json_param(value: str | None, name: str) -> Any:
-    if value is None or value == "":
-        return None
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise RequestRejected(400, f"{name}: is not valid JSON") from exc
+def operation_steps(services: GraphQLServices) -> list[Step]:
+    """From a parsed document to a runnable, permitted, paid-for operation.
+
+    The websocket runs these too, before its own execution.
+    """
+    steps: list[Step] = [
+        Parse(services.documents),
+        DocumentLimits(services.shape_limits),
+        Validate(services.documents),
+        Resolve(services.documents.schema),
+        CostLimit(services.documents.schema, services.cost_model),
+        RootPermissions(),
+    ]
+    if services.limiter is not None:
+        steps.append(RateLimit(services.limiter))
+    return steps
 
 
-def wants_graphql_response_json(accept: str) -> bool:
-    """True when the client lists the new media type before (or instead of) plain JSON."""
-    if not accept:
-        return False
-    media = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
-    if GRAPHQL_RESPONSE_JSON not in media:
-        return False
-    return APPLICATION_JSON not in media or media.index(GRAPHQL_RESPONSE_JSON) < media.index(
-        APPLICATION_JSON
+def http_chain(services: GraphQLServices) -> Handler:
+    """The steps of an HTTP request, outermost first (the table of the module docstring)."""
+    steps: list[Step] = [
+        CsrfGuard(),
+        Authenticate(services.authenticator),
+        ReadParams(max_body_bytes=services.max_body_bytes, max_batch=services.max_batch),
+        OpenContext(services.make_context),
+    ]
+    if services.persisted is not None:
+        steps.append(PersistedDocuments(services.persisted))
+    if services.response_cache is not None:
+        steps.append(ResponseCaching(services.response_cache, services.limiter))
+    steps.extend(operation_steps(services))
+    steps.append(Idempotency(services.idempotency))
+    return chain(steps, Execute())
+
+
+class GraphQLEndpoint:
+    """The ASGI app at ``/graphql`` (mounted as a ``Route`` and a ``WebSocketRoute``).
+
+    Args:
+        handler: the HTTP chain (``http_chain``).
+        websocket_app: serves graphql-transport-ws upgrades.
+        ide: renders GraphiQL for a browser's GET, or ``None`` when it is off.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        websocket_app: Callable[[Scope, Receive, Send], Any],
+        ide: Callable[[Request], Response] | None,
+    ) -> None:
+        self.handler = handler
+        self.websocket_app = websocket_app
+        self.ide = ide
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.websocket_app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response = await self.respond(request)
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        """Run the request down the chain and answer in the negotiated media type."""
+        accept = request.headers.get("accept", "")
+        if request.method == "GET" and _is_browser(request):
+            return self.ide(request) if self.ide else PlainTextResponse("Not Found", 404)
+        media_type = negotiate(accept) or (APPLICATION_JSON if accepts_multipart(accept) else None)
+        if media_type is None:
+            rejection = RequestRejected(
+                "Accept: this endpoint answers application/graphql-response+json, "
+                "application/json or multipart/mixed",
+                status=406,
+                code=ErrorCode.NOT_ACCEPTABLE,
+            )
+            return render(Reply.refused(rejection), APPLICATION_JSON)
+        if request.method not in ("GET", "POST"):
+            rejection = RequestRejected(
+                "use GET or POST", status=405, headers={"Allow": "GET, POST"}
+            )
+            return render(Reply.refused(rejection), media_type)
+        exchange = Exchange(
+            request,
+            Transport(request.method),
+            accepts_stream=accepts_multipart(accept),
+        )
+        reply = await self._run(exchange)
+        stats = current_stats.get()
+        if stats is not None:
+            stats.operations.extend(reply.operations)
+        return render(reply, media_type)
+
+    async def _run(self, exchange: Exchange) -> Reply:
+        try:
+            return await self.handler(exchange)
+        except RequestRejected as exc:
+            return Reply.refused(exc, exchange)
+        except BackendError as exc:
+            # Outside GraphQL execution (the idempotency store on the core, say): say which
+            # backend, as a field error would, with no detail.
+            log.warning("backend unavailable outside execution: %s", exc.code)
+            rejection = RequestRejected(
+                f"{exc.service} is unavailable",
+                status=503,
+                code=exc.code,
+                extensions=exc.extensions,
+            )
+            return Reply.refused(rejection, exchange)
+        except Exception:
+            # A bug: the client gets the masked message and the request id, the log the trace.
+            request_id = current_request_id.get()
+            log.exception("unexpected error serving /graphql (request %s)", request_id)
+            rejection = RequestRejected(
+                "Internal server error",
+                status=500,
+                code=ErrorCode.INTERNAL_SERVER_ERROR,
+                extensions={"requestId": request_id} if request_id else None,
+            )
+            return Reply.refused(rejection, exchange)
+
+
+def render(reply: Reply, media_type: str) -> Response:
+    """The HTTP response of a reply, in ``media_type`` (or multipart for a stream)."""
+    if reply.stream is not None:
+        return StreamingResponse(
+            _multipart(reply.stream),
+            media_type=f'{MULTIPART_MIXED}; boundary="{_BOUNDARY}"; deferSpec=20220824',
+            headers=reply.headers,
+        )
+    status = reply.status
+    if reply.rejection is not None:
+        status = reply.rejection.status_for(media_type)
+    return Response(
+        reply.rendered(),
+        status_code=status,
+        headers=reply.headers,
+        media_type=f"{media_type}; charset=utf-8",
     )
+
+
+async def _multipart(payloads: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    async for payload in payloads:
+        yield _PART_HEAD + orjson.dumps(payload)
+    yield _END
 
 
 def _is_browser(request: Request) -> bool:
@@ -125,311 +239,4 @@ def _is_browser(request: Request) -> bool:
     return "text/html" in accept and "query" not in request.query_params
 
 
-class GraphQLEndpoint:
-    """The ASGI app mounted at ``/graphql`` (as a ``Route`` and a ``WebSocketRoute``).
-
-    Args:
-        schema: the built strawberry schema.
-        make_context: builds the per-request ``Context``.
-        ide: renders GraphiQL for a browser's GET, or ``None`` when it is off.
-        websocket_app: the strawberry view handling graphql-transport-ws.
-        max_body_bytes: the largest request body accepted.
-        authenticator: turns credentials into an identity (401 without one);
-            ``None`` skips it: the context keeps what ``make_context`` gave it.
-        persisted: APQ and allowlists; ``None`` turns them off.
-        response_cache: whole-response cache of queries; ``None`` turns it off.
-        limiter: charges a cached response's cost to its client (the schema's
-            rate-limit extension charges the responses that run).
-    """
-
-    def __init__(
-        self,
-        schema: strawberry.Schema,
-        *,
-        make_context: Callable[[Request | WebSocket], Context],
-        ide: Callable[[Request], Response] | None,
-        websocket_app: Callable[[Scope, Receive, Send], Any],
-        max_body_bytes: int,
-        authenticator: Authenticator | None = None,
-        persisted: PersistedQueries | None = None,
-        response_cache: ResponseCache | None = None,
-        limiter: RateLimiter | None = None,
-    ) -> None:
-        self.schema = schema
-        self.make_context = make_context
-        self.ide = ide
-        self.websocket_app = websocket_app
-        self.max_body_bytes = max_body_bytes
-        self.authenticator = authenticator
-        self.persisted = persisted
-        self.response_cache = response_cache
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            await self.websocket_app(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        try:
-            response = await self.handle(request)
-        except RequestRejected as exc:
-            response = _error_response(exc, request)
-        except BackendError as exc:
-            # Outside GraphQL execution (e.g. the idempotency store on the core): say which
-            # backend, as a field error would, with no detail.
-            log.warning("backend unavailable outside execution: %s", exc.code, exc_info=True)
-            response = _error_response(
-                RequestRejected(
-                    503, f"{exc.service} is unavailable", code=exc.code, extensions=exc.extensions
-                ),
-                request,
-            )
-        except Exception:
-            # A bug: the client gets the masked message and the request id, the log the trace.
-            request_id = request.scope.get("state", {}).get("request_id")
-            log.exception("unexpected error serving /graphql (request %s)", request_id)
-            response = _error_response(
-                RequestRejected(
-                    500,
-                    "Internal server error",
-                    code="INTERNAL_SERVER_ERROR",
-                    extensions={"requestId": request_id} if request_id else None,
-                ),
-                request,
-            )
-        await response(scope, receive, send)
-
-    async def handle(self, request: Request) -> Response:
-        if request.method == "GET":
-            if _is_browser(request):
-                if self.ide is None:
-                    return PlainTextResponse("Not Found", status_code=404)
-                return self.ide(request)
-            params = {
-                "query": request.query_params.get("query"),
-                "variables": _json_param(request.query_params.get("variables"), "variables"),
-                "operationName": request.query_params.get("operationName") or None,
-                "extensions": _json_param(request.query_params.get("extensions"), "extensions"),
-            }
-            allowed = {OperationType.QUERY}
-        elif request.method == "POST":
-            params = await self._read_json(request)
-            allowed = {OperationType.QUERY, OperationType.MUTATION}
-        else:
-            raise RequestRejected(405, "use GET or POST", {"Allow": "GET, POST"})
-        identity = self._authenticate(request)
-        params = await self._resolve_persisted(params, identity)
-        graphql_request = parse_params(params)
-        context = self.make_context(request)
-        if identity is not None:
-            context.client_id = identity.client_id
-            context.scopes = identity.scopes
-        if self.response_cache is not None and "idempotency-key" not in request.headers:
-            key = cache_key(
-                graphql_request.query,
-                graphql_request.operation_name,
-                graphql_request.variables,
-                graphql_request.extensions,
-                context.scopes,
-            )
-            entry = self.response_cache.lookup(key)
-            lead = False
-            if entry is None:
-                flight = self.response_cache.lead_or_follow(key)
-                lead = flight is None
-                if flight is not None:  # an identical request is running: wait for its answer
-                    entry = await asyncio.shield(flight)
-            metrics.record_cache("response", entry is not None)
-            if entry is not None:
-                return await self._replay(request, entry, context.client_id)
-            return await self._execute_and_keep(
-                request, graphql_request, context, allowed, key, lead=lead
-            )
-        # Idempotency-Key: a repeated mutation replays its stored first response.
-        return await execute_once(
-            request,
-            graphql_request,
-            context,
-            lambda: self.execute(request, graphql_request, context, allowed),
-        )
-
-    def _authenticate(self, request: Request) -> Identity | None:
-        """CSRF check, then the caller's identity; 403 / 401 before any GraphQL work."""
-        refusal = csrf_refusal(request.method, request.headers)
-        if refusal is not None:
-            raise RequestRejected(403, refusal, code="CSRF_REJECTED")
-        if self.authenticator is None:
-            return None
-        challenge = {"WWW-Authenticate": 'Bearer realm="gateway"'}
-        try:
-            identity = self.authenticator.authenticate(request.headers)
-        except AuthError as exc:
-            challenge["WWW-Authenticate"] += ', error="invalid_token"'
-            raise RequestRejected(401, str(exc), challenge, code="UNAUTHENTICATED") from None
-        if identity is None:
-            raise RequestRejected(
-                401,
-                "authentication required: send 'Authorization: Bearer <API key or JWT>' "
-                "or 'X-Api-Key: <API key>'",
-                challenge,
-                code="UNAUTHENTICATED",
-            )
-        return identity
-
-    async def _resolve_persisted(self, params: Any, identity: Identity | None) -> Any:
-        if self.persisted is None or not isinstance(params, dict):
-            return params
-        allowlist_only = identity is not None and identity.allowlist_only
-        try:
-            return await self.persisted.resolve(params, allowlist_only=allowlist_only)
-        except PersistedQueryError as exc:
-            raise RequestRejected(exc.status, exc.message, code=exc.code) from None
-
-    async def _replay(self, request: Request, entry: CachedResponse, client_id: str) -> Response:
-        """Answer from the response cache; the client's rate budget is still charged."""
-        if self.limiter is not None:
-            refusal = await charge(self.limiter, client_id, entry.cost)
-            if refusal is not None:
-                _raise_if_rate_limited(ExecutionResult(data=None, errors=[refusal]))
-        request.scope.setdefault("state", {})[STATE_KEY] = {
-            "operation": entry.operation,
-            "type": "query",
-            "outcome": "ok",
-            "errors": [],
-            "client_id": client_id,
-            "response_cache": "hit",
-        }
-        return Response(
-            entry.body,
-            media_type=_media_type(request),
-            headers={"X-Response-Cache": "hit", "Age": str(entry.age())},
-        )
-
-    async def _execute_and_keep(
-        self,
-        request: Request,
-        graphql_request: GraphQLRequest,
-        context: Context,
-        allowed: set[OperationType],
-        key: CacheKey,
-        *,
-        lead: bool,
-    ) -> Response:
-        """Run the operation and keep its response if it may be cached.
-
-        ``lead``: this request leads the single flight of ``key`` and must end it.
-        """
-        cache = self.response_cache
-        assert cache is not None
-        generation = cache.generation
-        entry = None
-        try:
-            with reads.tracking() as read_set:
-                response = await self.execute(request, graphql_request, context, allowed)
-            info = request.scope.get("state", {}).get(STATE_KEY) or {}
-            if (
-                info.get("type") == "query"
-                and info.get("outcome") == "ok"
-                and response.status_code == 200
-                and STALE_EXTENSION not in context.extensions
-            ):
-                entry = cache.store(
-                    key,
-                    bytes(response.body),
-                    read_set,
-                    cost=context.cost or 1,
-                    operation=info.get("operation"),
-                    generation=generation,
-                )
-            if entry is not None:
-                response.headers["X-Response-Cache"] = "miss"
-            return response
-        finally:
-            if lead:
-                cache.led(key, entry)  # followers replay the entry, or run themselves
-
-    async def execute(
-        self,
-        request: Request,
-        graphql_request: GraphQLRequest,
-        context: Context,
-        allowed: set[OperationType],
-    ) -> Response:
-        try:
-            result = await self.schema.execute(
-                graphql_request.query,
-                variable_values=graphql_request.variables,
-                context_value=context,
-                operation_name=graphql_request.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=graphql_request.extensions,
-            )
-        except InvalidOperationTypeError as exc:
-            raise RequestRejected(
-                405, "only queries may be sent with GET; use POST", {"Allow": "POST"}
-            ) from exc
-        _raise_if_rate_limited(result)
-        return self.respond(request, result, context)
-
-    def respond(self, request: Request, result: ExecutionResult, context: Context) -> Response:
-        body: dict[str, Any] = {}
-        if result.errors:
-            body["errors"] = [_format(error) for error in result.errors]
-        body["data"] = result.data
-        extensions = {**(result.extensions or {}), **context.extensions}
-        if extensions:
-            body["extensions"] = extensions
-        status = 200
-        media_type = _media_type(request)
-        if media_type == GRAPHQL_RESPONSE_JSON and result.data is None and result.errors:
-            status = 400  # a request error: the document could not run at all
-        return Response(orjson.dumps(body), status_code=status, media_type=media_type)
-
-    async def _read_json(self, request: Request) -> Any:
-        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if content_type != APPLICATION_JSON:
-            # Also our CSRF guard: a browser cannot send application/json cross-site
-            # without a CORS preflight.
-            raise RequestRejected(415, "Content-Type must be application/json")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise RequestRejected(413, f"the body is larger than {self.max_body_bytes} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise RequestRejected(413, f"the body is larger than {self.max_body_bytes} bytes")
-            chunks.append(chunk)
-        try:
-            return orjson.loads(b"".join(chunks))
-        except orjson.JSONDecodeError as exc:
-            raise RequestRejected(400, "the body is not valid JSON") from exc
-
-
-def _raise_if_rate_limited(result: ExecutionResult) -> None:
-    for error in result.errors or ():
-        extensions = error.extensions or {}
-        if extensions.get("code") == RATE_LIMITED:
-            retry = str(extensions.get("retryAfter", 1))
-            raise RequestRejected(429, error.message, {"Retry-After": retry}, code=RATE_LIMITED)
-
-
-def _format(error: GraphQLError) -> dict[str, Any]:
-    return error.formatted  # type: ignore[return-value]
-
-
-def _media_type(request: Request) -> str:
-    if wants_graphql_response_json(request.headers.get("accept", "")):
-        return GRAPHQL_RESPONSE_JSON
-    return APPLICATION_JSON
-
-
-def _error_response(exc: RequestRejected, request: Request) -> Response:
-    body = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
-    return Response(
-        orjson.dumps(body),
-        status_code=exc.status,
-        media_type=_media_type(request),
-        headers=exc.headers,
-    )
+__all__ = ["GraphQLEndpoint", "GraphQLServices", "http_chain", "operation_steps", "render"]

@@ -34,29 +34,31 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import OperationType
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from starlette.requests import Request
-from starlette.responses import Response
 
 from adapters.core import CoreAdapter
 from adapters.core.gateway_tables import idempotency_keys
 from adapters.errors import BackendError
-
-if TYPE_CHECKING:
-    from gateway.context import Context
-    from gateway.http.endpoint import GraphQLRequest
+from gateway.errors import ErrorCode, RequestRejected
+from gateway.pipeline import (
+    Exchange,
+    GraphQLRequest,
+    Handler,
+    OperationOutcome,
+    Outcome,
+    Reply,
+    Transport,
+)
 
 log = logging.getLogger("gateway.http.idempotency")
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
-REUSED = "IDEMPOTENCY_KEY_REUSED"
-IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
 
 PENDING = "pending"
 DONE = "done"
@@ -82,8 +84,9 @@ class IdempotencyStore:
         client_id: str,
         key: str,
         fingerprint: str,
-        run: Callable[[], Awaitable[Response]],
-    ) -> Response:
+        run: Callable[[], Awaitable[Reply]],
+        replayed: OperationOutcome,
+    ) -> Reply:
         """The stored response for (client, key), or ``run()``'s, stored for next time."""
         deadline = time.monotonic() + self.wait
         while True:
@@ -91,42 +94,42 @@ class IdempotencyStore:
             if existing is None:
                 break  # ours: run it
             if existing["fingerprint"] != fingerprint:
-                return _refusal(
-                    422,
-                    REUSED,
+                raise RequestRejected(
                     "this Idempotency-Key was already used with a different operation or "
                     "variables; use a new key for a new request",
+                    status=422,
+                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 )
             if existing["state"] == DONE:
-                return Response(
-                    existing["body"],
-                    status_code=existing["status_code"],
-                    media_type=existing["media_type"],
+                return Reply(
+                    outcome=replayed,
+                    body=existing["body"],
+                    status=existing["status_code"],
                     headers={"Idempotent-Replayed": "true"},
                 )
             if time.monotonic() >= deadline:
-                return _refusal(
-                    409,
-                    IN_PROGRESS,
+                raise RequestRejected(
                     "a request with this Idempotency-Key is still in progress; retry later",
+                    status=409,
+                    code=ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
                 )
             await asyncio.sleep(0.05)
 
         try:
-            response = await run()
+            reply = await run()
         except BaseException:
             await self._release(client_id, key)
             raise
         try:
-            if response.status_code >= 500:
+            if reply.status >= 500 or reply.rejection is not None:
                 await self._release(client_id, key)
             else:
-                await self._store(client_id, key, response)
+                await self._store(client_id, key, reply)
         except BackendError as exc:
             # It ran: answer it. The key stays pending until it expires, so a
             # repeat gets 409 rather than a second execution.
             log.warning("could not store the response of an Idempotency-Key: %s", exc)
-        return response
+        return reply
 
     async def _claim(self, client_id: str, key: str, fingerprint: str) -> dict[str, Any] | None:
         """Insert our pending row; ``None`` if we got it, else the row already there."""
@@ -160,16 +163,16 @@ class IdempotencyStore:
             return {"fingerprint": fingerprint, "state": PENDING}
         return dict(row._mapping)
 
-    async def _store(self, client_id: str, key: str, response: Response) -> None:
+    async def _store(self, client_id: str, key: str, reply: Reply) -> None:
         async with self.core.transaction() as conn:
             await conn.execute(
                 update(idempotency_keys)
                 .where(idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key)
                 .values(
                     state=DONE,
-                    status_code=response.status_code,
-                    media_type=response.media_type,
-                    body=bytes(response.body),
+                    status_code=reply.status,
+                    media_type="application/json",
+                    body=reply.rendered(),
                 )
             )
 
@@ -184,49 +187,57 @@ class IdempotencyStore:
             )
 
 
-async def execute_once(
-    request: Request,
-    graphql_request: GraphQLRequest,
-    context: Context,
-    run: Callable[[], Awaitable[Response]],
-) -> Response:
-    """Run a GraphQL request, through the idempotency store when it asks for it.
+class Idempotency:
+    """Step: a POSTed mutation with an ``Idempotency-Key`` runs once per client and key.
 
-    The one call ``gateway.http.endpoint`` makes: a POSTed mutation with an
-    ``Idempotency-Key`` header goes through ``IdempotencyStore.run_once``;
-    anything else simply runs.
+    Decided on the operation ``Resolve`` picked, so no document shape (several
+    operations, fragments) gets around the key.
+
+    Args:
+        store: where keys and first responses live; ``None`` turns the header off.
     """
-    key = request.headers.get(HEADER)
-    writes = getattr(context, "writes", None)
-    store = getattr(writes, "idempotency", None)
-    if key is None or request.method != "POST" or not isinstance(store, IdempotencyStore):
-        return await run()
-    if not _is_mutation(graphql_request):
-        return await run()
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        return _refusal(
-            400,
-            "BAD_REQUEST",
-            f"Idempotency-Key: must be 1 to {MAX_KEY_LENGTH} printable characters",
-        )
-    try:
-        return await store.run_once(
-            client_id=context.client_id,
-            key=key,
-            fingerprint=fingerprint(graphql_request),
-            run=run,
-        )
-    except BackendError as exc:
-        # The key table lives in the core: without it we cannot promise "once".
-        body = {
-            "errors": [
-                {
-                    "message": f"cannot check the Idempotency-Key: {exc}",
-                    "extensions": exc.extensions,
-                }
-            ]
-        }
-        return Response(orjson.dumps(body), status_code=503, media_type="application/json")
+
+    def __init__(self, store: IdempotencyStore | None) -> None:
+        self.store = store
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        key = exchange.connection.headers.get(HEADER)
+        operation = exchange.require_operation()
+        if (
+            key is None
+            or self.store is None
+            or exchange.transport is not Transport.POST
+            or operation.kind is not OperationType.MUTATION
+        ):
+            return await call_next(exchange)
+        if exchange.in_batch:
+            raise RequestRejected("Idempotency-Key: cannot be used with a batched request")
+        if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+            raise RequestRejected(
+                f"Idempotency-Key: must be 1 to {MAX_KEY_LENGTH} printable characters"
+            )
+        exchange.accepts_stream = False  # what is stored and replayed is one response
+        try:
+            return await self.store.run_once(
+                client_id=exchange.client_id,
+                key=key,
+                fingerprint=fingerprint(exchange.require_params()),
+                run=lambda: call_next(exchange),
+                replayed=OperationOutcome(
+                    Outcome.OK,
+                    operation=operation.name,
+                    kind=operation.kind.value,
+                    client_id=exchange.client_id,
+                ),
+            )
+        except BackendError as exc:
+            # The key table lives in the core: without it we cannot promise "once".
+            raise RequestRejected(
+                f"cannot check the Idempotency-Key: {exc}",
+                status=503,
+                code=exc.code,
+                extensions=exc.extensions,
+            ) from None
 
 
 def fingerprint(graphql_request: GraphQLRequest) -> str:
@@ -242,22 +253,8 @@ def fingerprint(graphql_request: GraphQLRequest) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _is_mutation(graphql_request: GraphQLRequest) -> bool:
-    try:
-        document = parse(graphql_request.query)
-    except GraphQLError:
-        return False  # execution reports the syntax error
-    operation = get_operation_ast(document, graphql_request.operation_name)
-    return operation is not None and operation.operation == OperationType.MUTATION
-
-
-def _refusal(status: int, code: str, message: str) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["HEADER", "IN_PROGRESS", "REUSED", "IdempotencyStore", "execute_once", "fingerprint"]
+__all__ = ["HEADER", "Idempotency", "IdempotencyStore", "fingerprint"]

@@ -1,29 +1,36 @@
-"""Query limits checked before execution: size, depth, aliases, and cost.
+"""What a document may ask for: depth, aliases, fragment spreads, and cost.
 
-- size: ``max_body_bytes`` bounds the request (``GraphQLEndpoint``) and
-  ``MaxTokensLimiter`` the document (the parser stops at the limit);
-- depth and aliases: strawberry's ``QueryDepthLimiter`` and
-  ``MaxAliasesLimiter`` validation rules;
-- cost: ``QueryCost`` walks the chosen operation, multiplying each list's
-  size down the tree: ``first`` (or the default page size) for connections,
-  ``limit`` for limited lists, ``list_cost_estimate`` for other lists. A
-  field costs 1, a bolt-on field ``bolt_on_field_cost``. An operation over
-  ``max_query_cost`` is refused before anything runs; otherwise its cost is
-  kept on the context (the rate limiter charges it) and reported in
-  ``extensions.cost`` when the request asks with ``extensions: {"cost": true}``.
+Every figure here is computed in time linear in the document's size, with
+one memo per selection set: a fragment spread five times, nine levels deep,
+is walked once, not 5^9 times. That matters because these checks are what
+stand between a small hostile document and the executor.
+
+- ``DocumentShape`` (before validation, so that validation itself only ever
+  sees documents of a bounded expanded size): the deepest nesting of its
+  operations, its aliases, and how many fragment spreads its operations
+  expand to. ``DocumentLimits`` refuses ``QUERY_TOO_DEEP``,
+  ``TOO_MANY_ALIASES`` or ``TOO_MANY_FRAGMENT_SPREADS``.
+- ``operation_cost`` (after the operation and its variables are known):
+  each list's size multiplies down the tree: ``first`` (or the default page
+  size) for connections, ``limit`` for limited lists, ``list_cost_estimate``
+  for other lists. A field costs 1, a bolt-on field its configured weight.
+  ``CostLimit`` refuses an operation over ``max_query_cost`` with
+  ``QUERY_TOO_COSTLY`` and keeps its cost on the exchange (the rate limiter
+  charges it; ``extensions: {"cost": true}`` reports it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
@@ -38,18 +45,12 @@ from graphql import (
     ValueNode,
     VariableNode,
 )
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
-from strawberry.types import ExecutionResult
 
+from gateway.errors import ErrorCode, GraphQLRequestError
+from gateway.pipeline import Exchange, Handler, Reply
 from gateway.settings import Settings
 
-#: Fields answered by a bolt-on over HTTP: dearer than core fields.
+#: The hand-written bolt-ons' fields (answered over HTTP: dearer than core fields).
 BOLT_ON_FIELDS: frozenset[tuple[str, str]] = frozenset(
     {
         ("Customer", "insights"),
@@ -59,31 +60,189 @@ BOLT_ON_FIELDS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-COST_CODE = "QUERY_TOO_COSTLY"
-
 
 @dataclass(frozen=True, slots=True)
 class CostModel:
-    """The numbers the cost of an operation is computed with."""
+    """The numbers the cost of an operation is computed with.
+
+    ``field_costs`` gives the weight of the fields dearer than 1 (bolt-on
+    fields), by ``(type, field)``.
+    """
 
     default_page_size: int
     max_page_size: int
     list_estimate: int
-    bolt_on_cost: int
     max_cost: int
+    field_costs: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CostModel:
+    def from_settings(
+        cls, settings: Settings, field_costs: Mapping[tuple[str, str], int] | None = None
+    ) -> CostModel:
+        weights = (
+            field_costs
+            if field_costs is not None
+            else dict.fromkeys(BOLT_ON_FIELDS, settings.bolt_on_field_cost)
+        )
         return cls(
             default_page_size=settings.default_page_size,
             max_page_size=settings.max_page_size,
             list_estimate=settings.list_cost_estimate,
-            bolt_on_cost=settings.bolt_on_field_cost,
             max_cost=settings.max_query_cost,
+            field_costs=weights,
         )
 
 
-class _Walker:
+# --- the document's shape, before validation ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentShape:
+    """Depth, aliases and expanded fragment spreads of a document (see the module)."""
+
+    depth: int
+    aliases: int
+    spreads: int
+    cyclic: bool
+
+    @classmethod
+    def of(cls, document: DocumentNode) -> DocumentShape:
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        walker = _ShapeWalker(fragments)
+        depth = spreads = 0
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                level_depth, level_spreads = walker.walk(definition.selection_set)
+                depth = max(depth, level_depth)
+                spreads += level_spreads
+        return cls(depth, _count_aliases(document), spreads, walker.cyclic)
+
+
+class _ShapeWalker:
+    """Depth and spread count of each selection set, each computed once."""
+
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.memo: dict[int, tuple[int, int]] = {}
+        self.visiting: set[int] = set()
+        self.cyclic = False
+
+    def walk(self, selection_set: SelectionSetNode) -> tuple[int, int]:
+        key = id(selection_set)
+        known = self.memo.get(key)
+        if known is not None:
+            return known
+        if key in self.visiting:
+            self.cyclic = True  # a fragment cycle: validation names it
+            return 0, 0
+        self.visiting.add(key)
+        depth = spreads = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.selection_set is not None and not selection.name.value.startswith(
+                    "__"
+                ):
+                    child_depth, child_spreads = self.walk(selection.selection_set)
+                    depth = max(depth, 1 + child_depth)
+                    spreads += child_spreads
+            elif isinstance(selection, InlineFragmentNode):
+                child_depth, child_spreads = self.walk(selection.selection_set)
+                depth, spreads = max(depth, child_depth), spreads + child_spreads
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                spreads += 1
+                if fragment is not None:
+                    child_depth, child_spreads = self.walk(fragment.selection_set)
+                    depth, spreads = max(depth, child_depth), spreads + child_spreads
+        self.visiting.discard(key)
+        self.memo[key] = (depth, spreads)
+        return depth, spreads
+
+
+def _count_aliases(document: DocumentNode) -> int:
+    count = 0
+    stack: list[SelectionSetNode] = [
+        d.selection_set
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
+    ]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode):
+                count += selection.alias is not None
+                if selection.selection_set is not None:
+                    stack.append(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append(selection.selection_set)
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeLimits:
+    """The bounds ``DocumentLimits`` holds a document's shape to."""
+
+    max_depth: int
+    max_aliases: int
+    max_spreads: int
+
+    def refusal(self, shape: DocumentShape) -> GraphQLRequestError | None:
+        """The refusal of a document of this shape, or ``None`` when it is within bounds."""
+        if shape.spreads > self.max_spreads:
+            return GraphQLRequestError(
+                f"the document expands to {shape.spreads} fragment spreads; at most "
+                f"{self.max_spreads} are allowed",
+                code=ErrorCode.TOO_MANY_FRAGMENT_SPREADS,
+                extensions={"spreads": shape.spreads, "maxSpreads": self.max_spreads},
+            )
+        if shape.depth > self.max_depth:
+            return GraphQLRequestError(
+                f"the document exceeds maximum operation depth of {self.max_depth} "
+                f"(it is {shape.depth} deep)",
+                code=ErrorCode.QUERY_TOO_DEEP,
+                extensions={"depth": shape.depth, "maxDepth": self.max_depth},
+            )
+        if shape.aliases > self.max_aliases:
+            return GraphQLRequestError(
+                f"{shape.aliases} aliases found; at most {self.max_aliases} are allowed",
+                code=ErrorCode.TOO_MANY_ALIASES,
+                extensions={"aliases": shape.aliases, "maxAliases": self.max_aliases},
+            )
+        return None
+
+
+class DocumentLimits:
+    """Step: refuse a document too deep, too aliased, or expanding to too many spreads.
+
+    Runs between parsing and validation; the shape of each distinct document
+    is computed once (kept by its text, least recently used dropped).
+    """
+
+    def __init__(self, limits: ShapeLimits, *, max_entries: int = 1024) -> None:
+        self.limits = limits
+        self.max_entries = max_entries
+        self._shapes: OrderedDict[str, DocumentShape] = OrderedDict()
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        text = exchange.require_params().query or ""
+        shape = self._shapes.get(text)
+        if shape is None:
+            assert exchange.document is not None
+            shape = DocumentShape.of(exchange.document)
+            self._shapes[text] = shape
+            if len(self._shapes) > self.max_entries:
+                self._shapes.popitem(last=False)
+        refusal = self.limits.refusal(shape)
+        if refusal is not None:
+            raise refusal
+        return await call_next(exchange)
+
+
+# --- the operation's cost ----------------------------------------------------
+
+
+class _CostWalker:
     def __init__(
         self,
         model: CostModel,
@@ -95,6 +254,7 @@ class _Walker:
         self.fragments = fragments
         self.variables = variables
         self.schema = schema
+        self.memo: dict[tuple[int, str], int] = {}
 
     def _int(self, node: ValueNode | None) -> int | None:
         if isinstance(node, IntValueNode):
@@ -103,22 +263,6 @@ class _Walker:
             value = self.variables.get(node.name.value)
             return value if isinstance(value, int) and not isinstance(value, bool) else None
         return None
-
-    def _fields(
-        self, selection_set: SelectionSetNode, parent: GraphQLNamedType
-    ) -> Iterator[tuple[FieldNode, GraphQLNamedType]]:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                yield selection, parent
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                target = self.schema.get_type(condition.name.value) if condition else parent
-                yield from self._fields(selection.selection_set, target or parent)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    yield from self._fields(fragment.selection_set, target or parent)
 
     def _multiplier(self, node: FieldNode, field_type: Any, arg_defaults: dict[str, Any]) -> int:
         args = {arg.name.value: arg.value for arg in node.arguments or ()}
@@ -137,28 +281,47 @@ class _Walker:
             return 1 if node.name.value == "edges" else self.model.list_estimate
         return 1
 
+    def _type(self, name: str, fallback: GraphQLNamedType) -> GraphQLNamedType:
+        found = self.schema.get_type(name)
+        return found if found is not None else fallback
+
     def cost(self, selection_set: SelectionSetNode, parent: GraphQLNamedType) -> int:
+        key = (id(selection_set), parent.name)
+        known = self.memo.get(key)
+        if known is not None:
+            return known
         total = 0
-        for node, owner in self._fields(selection_set, parent):
-            name = node.name.value
-            if name.startswith("__") or not isinstance(
-                owner, GraphQLObjectType | GraphQLInterfaceType
-            ):
-                total += 1
-                continue
-            definition = owner.fields.get(name)
-            if definition is None:
-                continue  # validation has refused it already
-            own = self.model.bolt_on_cost if (owner.name, name) in BOLT_ON_FIELDS else 1
-            children = 0
-            if node.selection_set is not None:
-                named: Any = definition.type
-                while isinstance(named, GraphQLNonNull | GraphQLList):
-                    named = named.of_type
-                children = self.cost(node.selection_set, named)
-            defaults = {key: arg.default_value for key, arg in definition.args.items()}
-            total += own + self._multiplier(node, definition.type, defaults) * children
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field(selection, parent)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self._type(condition.name.value, parent) if condition else parent
+                total += self.cost(selection.selection_set, target)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    target = self._type(fragment.type_condition.name.value, parent)
+                    total += self.cost(fragment.selection_set, target)
+        self.memo[key] = total
         return total
+
+    def _field(self, node: FieldNode, owner: GraphQLNamedType) -> int:
+        name = node.name.value
+        if name.startswith("__") or not isinstance(owner, GraphQLObjectType | GraphQLInterfaceType):
+            return 1
+        definition = owner.fields.get(name)
+        if definition is None:
+            return 0  # validation has refused it already
+        own = self.model.field_costs.get((owner.name, name), 1)
+        children = 0
+        if node.selection_set is not None:
+            named: Any = definition.type
+            while isinstance(named, GraphQLNonNull | GraphQLList):
+                named = named.of_type
+            children = self.cost(node.selection_set, named)
+        defaults = {key: arg.default_value for key, arg in definition.args.items()}
+        return own + self._multiplier(node, definition.type, defaults) * children
 
 
 def operation_cost(
@@ -176,85 +339,41 @@ def operation_cost(
     }[operation.operation]
     if root is None:
         return 0
-    return _Walker(model, fragments, variables, schema).cost(operation.selection_set, root)
+    return _CostWalker(model, fragments, variables, schema).cost(operation.selection_set, root)
 
 
-class QueryCost(SchemaExtension):
-    """Refuses operations over the cost limit; keeps the cost on ``context.cost``.
+class CostLimit:
+    """Step: refuse an operation over ``max_query_cost``; keep its cost on the exchange."""
 
-    Example:
-        >>> from gateway.settings import Settings
-        >>> factory = QueryCost.factory(CostModel.from_settings(Settings()))
-    """
-
-    def __init__(self, *, model: CostModel) -> None:
+    def __init__(self, schema: GraphQLSchema, model: CostModel) -> None:
+        self.schema = schema
         self.model = model
-        self.cost: int | None = None
 
-    @classmethod
-    def factory(cls, model: CostModel) -> Any:
-        return lambda: cls(model=model)
-
-    def on_execute(self) -> Iterator[None]:
-        execution_context = self.execution_context
-        document = execution_context.graphql_document
-        if document is None or execution_context.result is not None:
-            yield
-            return
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        name = execution_context.operation_name
-        operation = next(
-            (o for o in operations if name is None or (o.name and o.name.value == name)), None
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        operation = exchange.require_operation()
+        cost = operation_cost(
+            self.schema, operation.definition, operation.fragments, operation.variables, self.model
         )
-        if operation is not None:
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            self.cost = operation_cost(
-                execution_context.schema._schema,
-                operation,
-                fragments,
-                execution_context.variables or {},
-                self.model,
+        exchange.cost = cost
+        if cost > self.model.max_cost:
+            raise GraphQLRequestError(
+                f"the query's cost {cost} exceeds the limit of {self.model.max_cost}; "
+                "ask for smaller pages (first) or fewer nested lists",
+                code=ErrorCode.QUERY_TOO_COSTLY,
+                extensions={"cost": cost, "maxCost": self.model.max_cost},
             )
-            context = execution_context.context
-            if hasattr(context, "cost"):
-                context.cost = self.cost
-            if self.cost > self.model.max_cost:
-                error = GraphQLError(
-                    f"the query's cost {self.cost} exceeds the limit of {self.model.max_cost}; "
-                    "ask for smaller pages (first) or fewer nested lists",
-                    extensions={
-                        "code": COST_CODE,
-                        "cost": self.cost,
-                        "maxCost": self.model.max_cost,
-                    },
-                )
-                execution_context.result = ExecutionResult(data=None, errors=[error])
-        yield
-
-    def get_results(self) -> dict[str, Any]:
-        asked = (self.execution_context.operation_extensions or {}).get("cost")
-        if not asked or self.cost is None:
-            return {}
-        return {"cost": {"requested": self.cost, "maximum": self.model.max_cost}}
+        reply = await call_next(exchange)
+        if (exchange.require_params().extensions or {}).get("cost"):
+            reply.extensions["cost"] = {"requested": cost, "maximum": self.model.max_cost}
+        return reply
 
 
-def limit_extensions(settings: Settings) -> list[Any]:
-    """The size, depth, alias and cost limits as strawberry extension factories."""
-    model = CostModel.from_settings(settings)
-    # Depth and alias limiters are validation rules. Each limiter instance builds new
-    # rule classes, and strawberry's ValidationCache keys on those classes: built per
-    # request, every request would be validated afresh. Build the rules once and hand
-    # each request a light AddValidationRules holding the same classes.
-    rules = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
-    ]
-    return [
-        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: AddValidationRules(rules),
-        QueryCost.factory(model),
-    ]
+__all__ = [
+    "BOLT_ON_FIELDS",
+    "CostLimit",
+    "CostModel",
+    "DocumentLimits",
+    "DocumentShape",
+    "ShapeLimits",
+    "operation_cost",
+]

@@ -18,23 +18,19 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from graphql import GraphQLError
 from redis.exceptions import RedisError
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
 
+from gateway.errors import ErrorCode, RequestRejected
 from gateway.observability.metrics import record_rate_limited
+from gateway.pipeline import Exchange, Handler, Reply
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.limits.rate")
-
-RATE_LIMITED = "RATE_LIMITED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,46 +166,38 @@ class LimiterLifetime:
         await self.limiter.aclose()
 
 
-class RateLimit(SchemaExtension):
-    """Charges each operation's cost (``context.cost``) to its client before it runs.
+class RateLimit:
+    """Step: charge the operation's cost (``exchange.cost``) to its client before it runs.
 
-    Runs after ``QueryCost``; refused operations carry ``RATE_LIMITED`` with
-    ``retryAfter`` (whole seconds), which the endpoint turns into HTTP 429.
+    Comes after ``CostLimit``; a refusal is HTTP 429 with ``Retry-After``.
     """
 
-    def __init__(self, *, limiter: RateLimiter) -> None:
+    def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
 
-    @classmethod
-    def factory(cls, limiter: RateLimiter) -> Any:
-        return lambda: cls(limiter=limiter)
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        execution_context = self.execution_context
-        if execution_context.result is None:
-            context = execution_context.context
-            refusal = await charge(
-                self.limiter,
-                str(getattr(context, "client_id", "anonymous")),
-                getattr(context, "cost", None) or 1,
-            )
-            if refusal is not None:
-                execution_context.result = ExecutionResult(data=None, errors=[refusal])
-        yield
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        await charge(self.limiter, exchange.client_id, exchange.cost or 1)
+        return await call_next(exchange)
 
 
-async def charge(limiter: RateLimiter, client_id: str, cost: int) -> GraphQLError | None:
-    """Take ``cost`` from the client's budget; the ``RATE_LIMITED`` error when it is short.
+async def charge(limiter: RateLimiter, client_id: str, cost: int) -> None:
+    """Take ``cost`` from the client's budget.
 
     Used before an operation runs (``RateLimit``) and before a cached answer is
     replayed (the response cache), so both refuse alike.
+
+    Raises:
+        RequestRejected: ``RATE_LIMITED`` (HTTP 429 with ``Retry-After``).
     """
     decision = await limiter.take(client_id, cost)
     if decision.allowed:
-        return None
+        return
     record_rate_limited(client_id)
     retry = max(1, math.ceil(decision.retry_after))
-    return GraphQLError(
+    raise RequestRejected(
         f"rate limit exceeded: this operation costs {cost}; retry in {retry} s",
-        extensions={"code": RATE_LIMITED, "retryAfter": retry},
+        status=429,
+        code=ErrorCode.RATE_LIMITED,
+        headers={"Retry-After": str(retry)},
+        extensions={"retryAfter": retry},
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from gateway.observability.request_id import RequestIdFilter
 from gateway.settings import Settings
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
@@ -72,6 +73,7 @@ def configure_logging(settings: Settings) -> None:
     """Send every log record to stderr in the configured format and level."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter_for(settings))
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

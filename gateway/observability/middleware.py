@@ -10,76 +10,36 @@
 - writes one ``gateway.access`` log line with request id, client id,
   operation, status, duration, backend call count and error codes.
 
-``OperationInfo`` is the strawberry extension that tells the middleware what
-GraphQL made of the request (operation name, error codes, client id),
-through the request's ``scope["state"]``.
+What GraphQL made of the request (each operation's name, outcome, error
+codes and client) comes from the endpoint as typed ``OperationOutcome``
+records in the request's ``RequestStats``. Repeated error codes are folded
+(``FORBIDDEN*42``) so one line stays one line.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections import Counter
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
 
 from adapters.observe import outgoing_headers
 from gateway.observability import metrics
 from gateway.observability.request_id import new_request_id
 from gateway.observability.stats import RequestStats, current_stats
 from gateway.observability.tracing import incoming_context, traceparent_headers
+from gateway.pipeline import OperationOutcome
 
 log = logging.getLogger("gateway.access")
 
 GRAPHQL_PATH = "/graphql"
-STATE_KEY = "graphql"
 #: Polled by load balancers and Prometheus: logged at DEBUG so they do not drown the rest.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-#: The error code of a request the rate limiter refused (``gateway.limits.rate``).
-RATE_LIMITED = "RATE_LIMITED"
-
-
-class OperationInfo(SchemaExtension):
-    """Leaves the operation's name, outcome and client id in the request's state."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        execution = self.execution_context
-        context: Any = execution.context
-        request = getattr(context, "request", None)
-        if request is None:
-            return
-        result = execution.result
-        errors = list(result.errors or []) if result is not None else []
-        data = result.data if result is not None else None
-        codes = [str((error.extensions or {}).get("code") or "INTERNAL") for error in errors]
-        client_id = getattr(context, "client_id", None)
-        if not errors:
-            outcome = "ok"
-        elif RATE_LIMITED in codes:
-            outcome = "rejected"  # refused before running (the limiter counts it per client)
-        elif data is not None:
-            outcome = "partial"
-        else:
-            outcome = "error"
-        try:
-            operation = execution.operation_name
-            operation_type = execution.operation_type.value
-        except Exception:  # an unparsable document has no operation to name
-            operation, operation_type = None, None
-        request.scope.setdefault("state", {})[STATE_KEY] = {
-            "operation": operation,
-            "type": operation_type,
-            "outcome": outcome,
-            "errors": codes,
-            "client_id": client_id,
-        }
 
 
 class ObservabilityMiddleware:
@@ -156,37 +116,43 @@ class ObservabilityMiddleware:
             seconds = time.perf_counter() - started
             outgoing_headers.reset(headers_token)
             current_stats.reset(stats_token)
-            info: dict[str, Any] | None = state.get(STATE_KEY)
             if self.metrics_enabled and path == GRAPHQL_PATH:
-                _count(info, status, seconds)
+                _count(stats.operations, status, seconds)
             if span is not None:
-                _end_span(span, info, status)
+                _end_span(span, stats.operations, status)
             if otel_token is not None:
                 otel_context.detach(otel_token)
             if self.access_log:
-                _log(method, path, status, seconds, request_id, state, info, stats)
+                _log(method, path, status, seconds, request_id, stats)
 
 
-def _count(info: dict[str, Any] | None, status: int, seconds: float) -> None:
-    if info is not None:
-        metrics.record_request(info["operation"], info["outcome"], seconds)
-    elif status >= 400:
+def _count(operations: list[OperationOutcome], status: int, seconds: float) -> None:
+    for operation in operations:
+        metrics.record_request(operation.operation, operation.outcome.value, seconds)
+    if not operations and status >= 400:
         # Refused before GraphQL ran (bad JSON, wrong method, too large, limited).
         metrics.record_request(None, "rejected", seconds)
     # else: the GraphiQL page, not a GraphQL request.
 
 
-def _end_span(span: trace.Span, info: dict[str, Any] | None, status: int) -> None:
+def _end_span(span: trace.Span, operations: list[OperationOutcome], status: int) -> None:
     span.set_attribute("http.response.status_code", status)
-    if info is not None:
-        if info["operation"]:
-            span.set_attribute("graphql.operation.name", info["operation"])
-            span.update_name(f"graphql {info['operation']}")
-        if info["errors"]:
-            span.set_attribute("graphql.error_codes", info["errors"])
+    names = [operation.operation for operation in operations if operation.operation]
+    if names:
+        span.set_attribute("graphql.operation.name", names[0])
+        span.update_name(f"graphql {names[0]}")
+    codes = [code for operation in operations for code in operation.codes]
+    if codes:
+        span.set_attribute("graphql.error_codes", sorted(set(codes)))
     if status >= 500:
         span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
     span.end()
+
+
+def fold(codes: list[str]) -> str:
+    """``FORBIDDEN*42,UPSTREAM_TIMEOUT``: each code once, with its count when repeated."""
+    counts = Counter(codes)
+    return ",".join(f"{code}*{n}" if n > 1 else code for code, n in counts.items())
 
 
 def _log(
@@ -195,18 +161,19 @@ def _log(
     status: int,
     seconds: float,
     request_id: str,
-    state: dict[str, Any],
-    info: dict[str, Any] | None,
     stats: RequestStats,
 ) -> None:
     level = logging.DEBUG if path in QUIET_PATHS and status < 500 else logging.INFO
     if not log.isEnabledFor(level):
         return
-    operation = info["operation"] if info else None
-    errors = info["errors"] if info else []
-    client_id = (info or {}).get("client_id") or state.get("client_id") or "anonymous"
+    operations = stats.operations
+    names = [operation.operation for operation in operations if operation.operation]
+    operation = ",".join(names) if names else None
+    codes = [code for op in operations for code in op.codes]
+    client_id = next((op.client_id for op in operations if op.client_id), None) or "anonymous"
     duration_ms = round(seconds * 1000, 1)
-    response_cache = (info or {}).get("response_cache")
+    cached = any(op.response_cache == "hit" for op in operations)
+    folded = fold(codes)
     log.log(
         level,
         "%s %s %s %s %.1fms calls=%d errors=%s%s",
@@ -216,10 +183,10 @@ def _log(
         operation or "-",
         duration_ms,
         stats.backend_calls,
-        ",".join(errors) or "-",
-        " response-cache=hit" if response_cache else "",
+        folded or "-",
+        " response-cache=hit" if cached else "",
         extra={
-            "response_cache": response_cache,
+            "response_cache": "hit" if cached else None,
             "request_id": request_id,
             "client_id": client_id,
             "method": method,
@@ -230,6 +197,6 @@ def _log(
             "backend_calls": stats.backend_calls,
             "backend_errors": stats.backend_errors,
             "backend_calls_by_service": stats.by_service,
-            "errors": errors,
+            "errors": folded.split(",") if folded else [],
         },
     )

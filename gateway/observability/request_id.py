@@ -3,12 +3,18 @@
 An incoming ``X-Request-ID`` is kept when it looks sane (so a caller can
 follow its own id through our logs and the bolt-ons'); otherwise a new one
 is generated. Non-HTTP scopes other than websockets pass straight through.
+
+The id also lives in a context variable for the request's duration:
+``RequestIdFilter`` puts it on every log record written while the request
+runs (a bolt-on's warning, a masked error), not only on the access line.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
+from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,8 +23,28 @@ HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+#: The id of the request being served (``None`` outside a request).
+current_request_id: ContextVar[str | None] = ContextVar("gateway_request_id", default=None)
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def request_id() -> str:
+    """The current request's id, or a fresh one outside a request."""
+    return current_request_id.get() or new_request_id()
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each log record with the current request's id (unless it already has one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            current = current_request_id.get()
+            if current is not None:
+                record.request_id = current
+        return True
 
 
 class RequestIdMiddleware:
@@ -38,10 +64,14 @@ class RequestIdMiddleware:
                 break
         request_id = incoming if _SANE.match(incoming) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        token = current_request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[HEADER] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
+        try:
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
+        finally:
+            current_request_id.reset(token)

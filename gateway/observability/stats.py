@@ -24,15 +24,22 @@ from sqlalchemy.engine import Engine
 
 from adapters.observe import CallObserver, CallRecord
 from gateway.backends import Backends
+from gateway.pipeline import OperationOutcome
 
 
 @dataclass
 class RequestStats:
-    """Tallies of one request's backend calls."""
+    """What one request did: its operations' outcomes and its backend calls.
+
+    The endpoint adds each operation's ``OperationOutcome`` (several for a
+    batch); ``StatsObserver`` counts the calls. The observability middleware
+    reads it when the response is done.
+    """
 
     backend_calls: int = 0
     backend_errors: int = 0
     by_service: dict[str, int] = field(default_factory=dict)
+    operations: list[OperationOutcome] = field(default_factory=list)
 
 
 current_stats: ContextVar[RequestStats | None] = ContextVar("gateway_request_stats", default=None)

@@ -20,27 +20,18 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from gateway.security.clients import ALL_SCOPES, ClientConfig, hash_key
+from gateway.errors import ErrorCode, RequestRejected
+from gateway.pipeline import Exchange, Handler, Reply
+from gateway.security.clients import ALL_SCOPES, ClientConfig, Identity, hash_key
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
 
 _JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """The authenticated caller of one request."""
-
-    client_id: str
-    scopes: frozenset[str]
-    method: str  # "api_key", "jwt" or "anonymous"
-    allowlist_only: bool = False
 
 
 class AuthError(Exception):
@@ -204,3 +195,44 @@ def identity_or_none(authenticator: Authenticator, headers: Mapping[str, str]) -
         return authenticator.authenticate(headers)
     except AuthError:
         return None
+
+
+_CHALLENGE = 'Bearer realm="gateway"'
+
+
+class Authenticate:
+    """Step: the caller's ``Identity``, or 401 with a challenge before any GraphQL work.
+
+    Args:
+        authenticator: checks the credentials; ``None`` lets everyone through
+            anonymously (tests of other layers).
+    """
+
+    def __init__(self, authenticator: Authenticator | None) -> None:
+        self.authenticator = authenticator
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        if self.authenticator is not None:
+            exchange.identity = self.identify(exchange.connection.headers)
+        return await call_next(exchange)
+
+    def identify(self, headers: Mapping[str, str]) -> Identity:
+        assert self.authenticator is not None
+        try:
+            identity = self.authenticator.authenticate(headers)
+        except AuthError as exc:
+            raise RequestRejected(
+                str(exc),
+                status=401,
+                code=ErrorCode.UNAUTHENTICATED,
+                headers={"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},
+            ) from None
+        if identity is None:
+            raise RequestRejected(
+                "authentication required: send 'Authorization: Bearer <API key or JWT>' "
+                "or 'X-Api-Key: <API key>'",
+                status=401,
+                code=ErrorCode.UNAUTHENTICATED,
+                headers={"WWW-Authenticate": _CHALLENGE},
+            )
+        return identity

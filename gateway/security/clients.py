@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -77,3 +78,13 @@ def hash_key(key: str) -> str:
     brute-force that a slow hash would protect.
     """
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The authenticated caller of one request."""
+
+    client_id: str
+    scopes: frozenset[str]
+    method: str  # "api_key", "jwt" or "anonymous"
+    allowlist_only: bool = False

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.errors import ErrorCode, RequestRejected
+from gateway.pipeline import Exchange, Handler, Reply
 from gateway.settings import Settings
 
 PREFLIGHT_HEADERS = (
@@ -41,6 +43,17 @@ def csrf_refusal(method: str, headers: Mapping[str, str]) -> str | None:
         "a GET from a browser must carry an X-Requested-With, Apollo-Require-Preflight or "
         "GraphQL-Require-Preflight header (CSRF protection); or use POST with application/json"
     )
+
+
+class CsrfGuard:
+    """Step: refuse a browser's GET that a hostile page could have made (see the module)."""
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        connection = exchange.connection
+        refusal = csrf_refusal(connection.scope.get("method", ""), connection.headers)
+        if refusal is not None:
+            raise RequestRejected(refusal, status=403, code=ErrorCode.CSRF_REJECTED)
+        return await call_next(exchange)
 
 
 def cors_options(settings: Settings) -> dict[str, Any]:

@@ -18,12 +18,11 @@ Resolvers hold no permission checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -37,11 +36,9 @@ from graphql import (
     SelectionSetNode,
     default_field_resolver,
 )
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from gateway.errors import PublicError
+from gateway.errors import ErrorCode, PublicError, RequestRejected
+from gateway.pipeline import Exchange, Handler, Reply
 from gateway.security.clients import (
     CORE_READ,
     CUSTOMERS_WRITE,
@@ -84,7 +81,7 @@ _GUARDED = "_gateway_fields_guarded"
 class Forbidden(PublicError):
     """The client lacks the scope a field or an operation needs."""
 
-    code = "FORBIDDEN"
+    code = ErrorCode.FORBIDDEN
 
     def __init__(self, what: str, scope: str) -> None:
         self.scope = scope
@@ -113,45 +110,40 @@ def _scopes_of(context: object) -> frozenset[str]:
 
 
 def _root_fields(
-    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    seen: set[str],
 ) -> Iterator[FieldNode]:
+    """The root fields, each fragment expanded once (linear in the document's size)."""
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             yield selection
         elif isinstance(selection, InlineFragmentNode):
-            yield from _root_fields(selection.selection_set, fragments)
-        elif isinstance(selection, FragmentSpreadNode):
+            yield from _root_fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
             fragment = fragments.get(selection.name.value)
             if fragment is not None:
-                yield from _root_fields(fragment.selection_set, fragments)
-
-
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((o for o in operations if o.name and o.name.value == name), None)
+                yield from _root_fields(fragment.selection_set, fragments, seen)
 
 
 _WHOLE_OPERATION = {OperationType.MUTATION: "Mutation", OperationType.SUBSCRIPTION: "Subscription"}
 
 
 def refused_root_fields(
-    document: DocumentNode, operation_name: str | None, scopes: frozenset[str]
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    scopes: frozenset[str],
 ) -> list[GraphQLError]:
     """One FORBIDDEN error per root field of a mutation or subscription the scopes do not cover.
 
     Queries are not refused whole: their fields are nulled one by one instead.
     """
-    operation = _operation(document, operation_name)
-    if operation is None or operation.operation not in _WHOLE_OPERATION:
+    if operation.operation not in _WHOLE_OPERATION:
         return []
     root = _WHOLE_OPERATION[operation.operation]
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
     errors: list[GraphQLError] = []
-    for field in _root_fields(operation.selection_set, fragments):
+    for field in _root_fields(operation.selection_set, fragments, set()):
         scope = required_scope(root, field.name.value)
         if scope is None or scope in scopes:
             continue
@@ -165,37 +157,22 @@ def refused_root_fields(
     return errors
 
 
-class Permissions(SchemaExtension):
-    """Applies ``FIELD_SCOPES`` / ``ROOT_SCOPES`` to every request (see the module docstring).
+class RootPermissions:
+    """Step: a mutation or subscription the caller may not run is refused whole (403).
 
-    Reads the caller's scopes from ``info.context.scopes`` (a frozenset).
-
-    Example:
-        >>> import strawberry
-        >>> @strawberry.type
-        ... class Query:
-        ...     hello: str = "hi"
-        >>> schema = strawberry.Schema(query=Query, extensions=[Permissions])
-        >>> ctx = type("Ctx", (), {"scopes": frozenset({"core:read"})})()
-        >>> schema.execute_sync("{ hello }", root_value=Query(), context_value=ctx).data
-        {'hello': 'hi'}
+    Nothing is written: the refusal comes before execution. Field-level
+    checks of queries are the guarded resolvers' (``guard_fields``).
     """
 
-    def on_execute(self) -> Iterator[None]:
-        execution_context = self.execution_context
-        guard_fields(execution_context.schema._schema)
-        document = execution_context.graphql_document
-        if document is not None:
-            scopes = _scopes_of(execution_context.context)
-            errors = refused_root_fields(document, execution_context.operation_name, scopes)
-            if errors and execution_context.operation_type is StrawberryOperationType.SUBSCRIPTION:
-                # Strawberry subscribes regardless of a preset result, but turns an error
-                # raised here into the stream's one result: nothing is subscribed.
-                raise errors[0]
-            if errors:
-                # A result set before execution makes strawberry skip it: nothing is written.
-                execution_context.result = ExecutionResult(data=None, errors=errors)
-        yield
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        operation = exchange.require_operation()
+        scopes = exchange.identity.scopes if exchange.identity else frozenset()
+        errors = refused_root_fields(operation.definition, operation.fragments, scopes)
+        if errors:
+            raise RequestRejected(
+                errors[0].message, status=403, code=ErrorCode.FORBIDDEN, errors=errors
+            )
+        return await call_next(exchange)
 
 
 def guard_fields(schema: GraphQLSchema) -> None:

@@ -24,12 +24,15 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway.errors import ErrorCode, RequestRejected
+from gateway.pipeline import Exchange, Handler, Reply
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.security.persisted")
@@ -37,16 +40,6 @@ log = logging.getLogger("gateway.security.persisted")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 #: Documents an APQ entry may hold; larger ones are run but not stored.
 _MAX_STORED_CHARS = 100_000
-
-
-class PersistedQueryError(Exception):
-    """A persisted-query request that cannot run; the message is safe to show."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def document_hash(text: str) -> str:
@@ -160,7 +153,7 @@ class PersistedQueries:
         """``params`` with ``query`` filled in from the persisted document, when one is named.
 
         Raises:
-            PersistedQueryError: unknown hash, hash mismatch, or a document the
+            RequestRejected: unknown hash, hash mismatch, or a document the
                 client's allowlist does not hold.
         """
         digest = _requested_hash(params)
@@ -168,8 +161,10 @@ class PersistedQueries:
         if digest is not None:
             if isinstance(query, str) and query:
                 if document_hash(query) != digest:
-                    raise PersistedQueryError(
-                        400, "BAD_REQUEST", "provided sha256Hash does not match the query"
+                    raise RequestRejected(
+                        status=400,
+                        code=ErrorCode.BAD_REQUEST,
+                        message="provided sha256Hash does not match the query",
                     )
                 if self.apq_enabled and not allowlist_only and len(query) <= _MAX_STORED_CHARS:
                     await self.store.put(digest, query)
@@ -178,11 +173,11 @@ class PersistedQueries:
                 params = {**params, "query": query}
         registered = isinstance(query, str) and document_hash(query) in self.registered
         if allowlist_only and not registered:
-            raise PersistedQueryError(
-                403,
-                "OPERATION_NOT_ALLOWED",
+            raise RequestRejected(
                 "this client may run only registered operations; "
                 "send the sha256Hash of a registered document",
+                status=403,
+                code=ErrorCode.OPERATION_NOT_ALLOWED,
             )
         return params
 
@@ -191,13 +186,19 @@ class PersistedQueries:
         if registered is not None:
             return registered
         if not self.apq_enabled:
-            raise PersistedQueryError(
-                200, "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported"
+            raise RequestRejected(
+                status=200,
+                code=ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
+                message="PersistedQueryNotSupported",
             )
         stored = await self.store.get(digest)
         if stored is None:
             # Apollo clients expect this exact message and a 200 before they resend.
-            raise PersistedQueryError(200, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+            raise RequestRejected(
+                status=200,
+                code=ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+                message="PersistedQueryNotFound",
+            )
         return stored
 
     async def aclose(self) -> None:
@@ -210,12 +211,35 @@ def _requested_hash(params: dict[str, Any]) -> str | None:
         return None
     persisted = extensions["persistedQuery"]
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
-        raise PersistedQueryError(
-            400, "BAD_REQUEST", "extensions.persistedQuery: version 1 is the only one supported"
+        raise RequestRejected(
+            status=400,
+            code=ErrorCode.BAD_REQUEST,
+            message="extensions.persistedQuery: version 1 is the only one supported",
         )
     digest = persisted.get("sha256Hash")
     if not isinstance(digest, str) or not _HEX64.match(digest):
-        raise PersistedQueryError(
-            400, "BAD_REQUEST", "extensions.persistedQuery.sha256Hash: 64 lowercase hex digits"
+        raise RequestRejected(
+            status=400,
+            code=ErrorCode.BAD_REQUEST,
+            message="extensions.persistedQuery.sha256Hash: 64 lowercase hex digits",
         )
     return digest
+
+
+class PersistedDocuments:
+    """Step: a named persisted document fills in ``query``; allowlist-only clients keep to them."""
+
+    def __init__(self, persisted: PersistedQueries) -> None:
+        self.persisted = persisted
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        params = exchange.require_params()
+        identity = exchange.identity
+        allowlist_only = identity is not None and identity.allowlist_only
+        resolved = await self.persisted.resolve(
+            {"query": params.query, "extensions": params.extensions},
+            allowlist_only=allowlist_only,
+        )
+        if resolved.get("query") != params.query:
+            exchange.params = replace(params, query=resolved["query"])
+        return await call_next(exchange)

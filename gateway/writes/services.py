@@ -3,7 +3,7 @@
 ``WriteServices`` bundles what a mutation needs besides the adapters: the
 ``CoreWriter`` (transactions on the core), the live event bus (subscriptions),
 the change hooks (cache invalidation), the outbox dispatcher (events to the
-CRM) and the idempotency store. Resolvers reach it as ``context.writes``.
+CRM). Resolvers reach it as ``context.writes``.
 
 After a write commits, ``committed()`` publishes its events to the bus,
 wakes the dispatcher and tells the change hooks, in that order; none of
@@ -22,7 +22,6 @@ from adapters.core.writes import CoreWriter, WriteResult
 from adapters.errors import BackendError
 from gateway.backends import Backends
 from gateway.events import EventBus, create_event_bus
-from gateway.http.idempotency import IdempotencyStore
 from gateway.settings import Settings
 from gateway.writes.changes import ChangeHooks
 from gateway.writes.outbox import OutboxDispatcher
@@ -31,7 +30,7 @@ log = logging.getLogger("gateway.writes.services")
 
 
 class WriteServices:
-    """The writer, event bus, change hooks, outbox dispatcher and idempotency store.
+    """The writer, event bus, change hooks, and outbox dispatcher.
 
     Args:
         settings: the gateway's settings (the writes, outbox and events block).
@@ -49,9 +48,6 @@ class WriteServices:
         self.writer = CoreWriter(backends.core)
         self.bus: EventBus = create_event_bus(settings.redis_url, channel=settings.events_channel)
         self.on_change = ChangeHooks()
-        self.idempotency = IdempotencyStore(
-            backends.core, ttl=settings.idempotency_ttl, wait=settings.idempotency_wait
-        )
         self.dispatcher: OutboxDispatcher | None = None
         # The dispatcher polls through a small pool of its own: its background
         # rounds neither take connections from requests nor show in the

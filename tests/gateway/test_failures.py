@@ -11,6 +11,7 @@ import strawberry
 
 from simulators.runner import Simulators
 from tests.gateway.support import Gateway, running_gateway, settings_for
+from tests.operations import run_operation
 
 JOINED = """
 { customer(accountNumber: "C-000001") { name insights { healthScore }
@@ -114,9 +115,6 @@ async def test_core_down_is_an_upstream_error_not_a_500(sims: Simulators) -> Non
 async def test_unexpected_errors_are_masked_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from gateway.errors import MaskInternalErrors
-    from schema import GatewaySchema
-
     @strawberry.type
     class Query:
         @strawberry.field
@@ -127,10 +125,12 @@ async def test_unexpected_errors_are_masked_and_logged(
         def fine(self) -> str:
             return "ok"
 
-    schema = GatewaySchema(query=Query, extensions=[MaskInternalErrors])
+    schema = strawberry.Schema(query=Query)
     context = type("Ctx", (), {"request_id": "req-123", "extensions": {}})()
     with caplog.at_level(logging.ERROR, logger="gateway.errors"):
-        result = await schema.execute("{ broken fine }", context_value=context)
+        reply = await run_operation(schema, "{ broken fine }", context=context)
+    result = reply.result
+    assert result is not None
     assert result.data == {"broken": None, "fine": "ok"}
     assert result.errors is not None
     error = result.errors[0].formatted
@@ -169,23 +169,13 @@ async def test_a_bug_outside_execution_is_masked_too(caplog: pytest.LogCaptureFi
     from gateway.http.endpoint import GraphQLEndpoint
     from gateway.observability.request_id import RequestIdMiddleware
 
-    @strawberry.type
-    class Query:
-        ok: str = "ok"
-
-    def broken_context(request: object) -> Any:
+    async def broken_step(exchange: object) -> Any:
         raise RuntimeError("secret internals: password=hunter2")
 
     async def no_websockets(scope: object, receive: object, send: object) -> None:
         raise AssertionError("not used")
 
-    endpoint = GraphQLEndpoint(
-        strawberry.Schema(query=Query),
-        make_context=broken_context,
-        ide=None,
-        websocket_app=no_websockets,
-        max_body_bytes=4096,
-    )
+    endpoint = GraphQLEndpoint(broken_step, ide=None, websocket_app=no_websockets)
     app = RequestIdMiddleware(Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])]))
     transport = httpx.ASGITransport(app=app)
     with caplog.at_level(logging.ERROR, logger="gateway.http"):

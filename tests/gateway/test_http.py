@@ -30,8 +30,11 @@ def http(base_url: str) -> Iterator[httpx.Client]:
 def test_post_json(http: httpx.Client) -> None:
     response = http.post("/graphql", json={"query": QUERY})
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/json"
+    # Accept: */* (httpx's default) gets the specification's media type.
+    assert response.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
     assert response.json()["data"]["product"]["sku"] == "SKU-00001"
+    legacy = http.post("/graphql", json={"query": QUERY}, headers={"Accept": "application/json"})
+    assert legacy.headers["content-type"] == "application/json; charset=utf-8"
 
 
 def test_get_query_with_variables(http: httpx.Client) -> None:
@@ -50,14 +53,19 @@ def test_graphql_response_json_media_type(http: httpx.Client) -> None:
     accept = {"Accept": "application/graphql-response+json"}
     ok = http.post("/graphql", json={"query": QUERY}, headers=accept)
     assert ok.status_code == 200
-    assert ok.headers["content-type"] == "application/graphql-response+json"
+    assert ok.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
     syntax = http.post("/graphql", json={"query": "{ product("}, headers=accept)
     assert syntax.status_code == 400
     assert syntax.json()["errors"][0]["message"].startswith("Syntax Error")
+    assert syntax.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert "data" not in syntax.json()
     invalid = http.post("/graphql", json={"query": "{ nope }"}, headers=accept)
     assert invalid.status_code == 400
+    assert invalid.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     # The traditional media type keeps 200 for the same request error.
-    legacy = http.post("/graphql", json={"query": "{ nope }"})
+    legacy = http.post(
+        "/graphql", json={"query": "{ nope }"}, headers={"Accept": "application/json"}
+    )
     assert legacy.status_code == 200
     assert "Cannot query field 'nope'" in legacy.json()["errors"][0]["message"]
 
@@ -67,7 +75,7 @@ def test_graphql_response_json_media_type(http: httpx.Client) -> None:
     [
         ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, "JSON"),
         ({"content": b"query=1", "headers": {"Content-Type": "text/plain"}}, 415, "Content-Type"),
-        ({"json": [{"query": QUERY}]}, 400, "batching"),
+        ({"json": [{"query": QUERY}]}, 400, "batched requests"),
         ({"json": {"variables": {}}}, 400, "query"),
         ({"json": {"query": "{ a }", "padding": "x" * 5000}}, 413, "larger"),
     ],

@@ -55,7 +55,8 @@ async def test_graphql_errors_are_an_outcome(gateway: Gateway) -> None:
     body = await gateway.post(f"query {name} {{ noSuchField }}")
     assert body["errors"]
     text = await scrape(gateway)
-    assert sample(text, "gateway_requests_total", operation=name, outcome="error") == 1
+    # An invalid document is refused before it runs.
+    assert sample(text, "gateway_requests_total", operation=name, outcome="rejected") == 1
     assert sample(text, "gateway_requests_total", operation=name, outcome="ok") == 0
 
 

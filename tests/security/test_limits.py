@@ -22,12 +22,13 @@ def _codes(body: Any) -> list[str | None]:
 
 
 async def _refused_before_running(
-    gateway: Gateway, sims: Simulators, query: str, fragment: str, **kw: Any
+    gateway: Gateway, sims: Simulators, query: str, fragment: str, code: str, **kw: Any
 ) -> Any:
     before = gateway.backends.core.statements
     body = await gateway.post(query, **kw)
-    assert body["data"] is None, body
+    assert "data" not in body, body  # a request error: nothing ran, no data entry
     assert fragment in body["errors"][0]["message"], body["errors"][0]
+    assert _codes(body) == [code]
     # Nothing ran: no core statement, no bolt-on call.
     assert gateway.backends.core.statements == before
     assert sims.pricing.state.total == sims.crm.state.total == sims.shipping.state.total == 0
@@ -39,17 +40,23 @@ async def test_depth_bomb(gateway: Gateway, sims: Simulators) -> None:
     for _ in range(8):  # 4 levels each: 33 deep
         inner = f"customer {{ orders(first: 1) {{ edges {{ node {{ {inner} }} }} }} }}"
     query = f'{{ order(orderNumber: "SO-000001") {{ {inner} }} }}'
-    await _refused_before_running(gateway, sims, query, "exceeds maximum operation depth")
+    await _refused_before_running(
+        gateway, sims, query, "exceeds maximum operation depth", "QUERY_TOO_DEEP"
+    )
 
 
 async def test_alias_bomb(gateway: Gateway, sims: Simulators) -> None:
     aliases = " ".join(f"a{i}: __typename" for i in range(40))
-    await _refused_before_running(gateway, sims, "{ " + aliases + " }", "aliases found")
+    await _refused_before_running(
+        gateway, sims, "{ " + aliases + " }", "aliases found", "TOO_MANY_ALIASES"
+    )
 
 
 async def test_token_bomb(gateway: Gateway, sims: Simulators) -> None:
     fields = " ".join(["__typename"] * 5000)
-    await _refused_before_running(gateway, sims, "{ " + fields + " }", "more than 2000 tokens")
+    await _refused_before_running(
+        gateway, sims, "{ " + fields + " }", "more than 2000 tokens", "QUERY_TOO_LARGE"
+    )
 
 
 async def test_size_bomb_is_413(gateway: Gateway) -> None:
@@ -59,7 +66,9 @@ async def test_size_bomb_is_413(gateway: Gateway) -> None:
 
 
 async def test_cost_bomb(gateway: Gateway, sims: Simulators) -> None:
-    body = await _refused_before_running(gateway, sims, BOMB, "exceeds the limit")
+    body = await _refused_before_running(
+        gateway, sims, BOMB, "exceeds the limit", "QUERY_TOO_COSTLY"
+    )
     extensions = body["errors"][0]["extensions"]
     assert extensions["code"] == "QUERY_TOO_COSTLY"
     # 100 customers x 100 orders x 10 lines (estimate) x (line, product, price(10), listPrice)
@@ -72,7 +81,9 @@ async def test_cost_follows_variables(gateway: Gateway, sims: Simulators) -> Non
         "query($n: Int) { customers(first: $n) { edges { node { orders(first: $n) {"
         " edges { node { lines { product { price { listPrice } } } } } } } } } }"
     )
-    await _refused_before_running(gateway, sims, query, "exceeds the limit", variables={"n": 100})
+    await _refused_before_running(
+        gateway, sims, query, "exceeds the limit", "QUERY_TOO_COSTLY", variables={"n": 100}
+    )
     small = await gateway.data(query, {"n": 2})
     assert len(small["customers"]["edges"]) == 2
 
@@ -119,16 +130,12 @@ def test_cost_model(query: str, expected: int) -> None:
     assert ("Product", "price") in BOLT_ON_FIELDS
 
 
-def test_validation_rules_are_built_once_so_the_validation_cache_can_hit() -> None:
-    # strawberry's ValidationCache keys on the rule classes: new classes per request
-    # would validate every request afresh.
-    from gateway.limits.cost import limit_extensions
-    from gateway.settings import Settings
+def test_each_document_is_validated_once() -> None:
+    from gateway.execution.documents import Documents
 
-    factories = limit_extensions(Settings())
-    first = [factory() for factory in factories]
-    second = [factory() for factory in factories]
-    rules_first = [getattr(ext, "validation_rules", None) for ext in first]
-    rules_second = [getattr(ext, "validation_rules", None) for ext in second]
-    assert any(rules_first)
-    assert rules_first == rules_second
+    documents = Documents(build_schema()._schema, max_tokens=1000)
+    text = "{ warehouses { code } }"
+    first = documents.validate(text, documents.parse(text))
+    again = documents.validate(text, documents.parse(text))
+    assert first == [] and again is first  # the cached verdict, not a second validation
+    assert documents.parse(text) is documents.parse(text)

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import strawberry
 
-from gateway.errors import MaskInternalErrors
 from gateway.security.clients import ALL_SCOPES, hash_key
-from gateway.security.permissions import FIELD_SCOPES, Permissions
+from gateway.security.permissions import FIELD_SCOPES, RootPermissions, guard_fields
 from simulators.runner import Simulators
 from tests.gateway.support import Gateway, client_config, running_gateway, settings_for
+from tests.operations import run_operation
 from tests.security.conftest import bare_client
 
 READ_ALL = """{
@@ -187,9 +187,8 @@ class _Ctx:
     extensions: dict[str, object] = field(default_factory=dict)
 
 
-SMALL = strawberry.Schema(
-    query=_Query, mutation=_Mutation, extensions=[MaskInternalErrors, Permissions]
-)
+SMALL = strawberry.Schema(query=_Query, mutation=_Mutation)
+guard_fields(SMALL._schema)
 
 
 @pytest.mark.parametrize(
@@ -210,14 +209,17 @@ async def test_mutation_without_scope_writes_nothing(
     document: str, scopes: set[str], written: list[str]
 ) -> None:
     context = _Ctx(scopes=frozenset(scopes))
-    result = await SMALL.execute(document, context_value=context)
+    reply = await run_operation(
+        SMALL, document, context=context, steps=[RootPermissions()], scopes=frozenset(scopes)
+    )
     assert context.ledger.writes == written
     if written:
-        assert result.errors is None
+        assert reply.result is not None and reply.result.errors is None
     else:
-        assert result.data is None
-        assert result.errors and all(
-            e.extensions and e.extensions["code"] == "FORBIDDEN" for e in result.errors
+        body = reply.response_object()
+        assert "data" not in body
+        assert body["errors"] and all(
+            e["extensions"]["code"] == "FORBIDDEN" for e in body["errors"]
         )
 
 
@@ -251,7 +253,8 @@ async def test_gateway_mutations_are_refused_without_scope(
     async with bare_client(scoped, **{"X-Api-Key": _key(scopes)}) as client:
         response = await client.post("/graphql", json={"query": document})
     body = response.json()
-    assert body["data"] is None
+    assert response.status_code == 403
+    assert "data" not in body
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     after = await scoped.data(count_query)
     if before is not None:

@@ -1,0 +1,80 @@
+"""The end of the chain: run the prepared operation and say how it went.
+
+One result for a query or mutation (masked: see ``masking``); for
+``@defer``/``@stream`` a stream of payloads when the client reads
+``multipart/mixed``, else everything merged into one result. The outcome
+(ok, partial, error) and the error codes go to the access log and metrics
+through the reply's ``OperationOutcome``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError
+from graphql.execution import ExperimentalIncrementalExecutionResults
+
+from gateway.execution.incremental import Payloads, merged
+from gateway.execution.masking import masked
+from gateway.pipeline import Exchange, OperationOutcome, Outcome, Reply
+
+
+class Execute:
+    """Terminal handler: executes ``exchange.operation`` with graphql-core."""
+
+    async def __call__(self, exchange: Exchange) -> Reply:
+        operation = exchange.require_operation()
+        context = exchange.require_context()
+        request_id = context.request_id
+        produced: Any = operation.executor.execute_operation()
+        if inspect.isawaitable(produced):
+            produced = await produced
+        if isinstance(produced, ExperimentalIncrementalExecutionResults):
+            payloads = Payloads(produced, request_id)
+            if exchange.accepts_stream and not exchange.in_batch:
+                first = payloads.initial()
+                return Reply(
+                    outcome=outcome_of(exchange, first.get("data"), payloads.errors),
+                    stream=_stream(first, payloads),
+                    extensions=context.extensions,
+                )
+            produced = await merged(payloads)
+        result: ExecutionResult = produced
+        if result.errors:
+            result.errors = masked(result.errors, request_id)
+        # The context's extensions (answers served stale) are the response's.
+        return Reply(
+            outcome=outcome_of(exchange, result.data, result.errors or ()),
+            result=result,
+            extensions=context.extensions,
+        )
+
+
+async def _stream(first: dict[str, Any], payloads: Payloads) -> AsyncIterator[dict[str, Any]]:
+    yield first
+    async for payload in payloads.subsequent():
+        yield payload
+
+
+def outcome_of(exchange: Exchange, data: Any, errors: Iterable[GraphQLError]) -> OperationOutcome:
+    """How an executed operation ended, and the codes of its errors."""
+    codes = tuple(str((error.extensions or {}).get("code") or "INTERNAL") for error in errors)
+    if not codes:
+        outcome = Outcome.OK
+    elif data is not None:
+        outcome = Outcome.PARTIAL
+    else:
+        outcome = Outcome.ERROR
+    operation = exchange.operation
+    return OperationOutcome(
+        outcome,
+        operation=operation.name if operation else None,
+        kind=operation.kind.value if operation else None,
+        codes=codes,
+        client_id=exchange.client_id,
+    )
+
+
+__all__ = ["Execute", "outcome_of"]

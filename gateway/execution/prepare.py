@@ -1,0 +1,181 @@
+"""From parameters to a runnable operation: parse, validate, pick it, coerce its variables.
+
+Each is a step (``gateway.pipeline``). Everything that goes wrong here is a
+GraphQL *request error*: nothing ran, the response has no ``data`` entry,
+and ``extensions.code`` says which kind (``GRAPHQL_PARSE_FAILED``,
+``GRAPHQL_VALIDATION_FAILED``, ``OPERATION_RESOLUTION_FAILURE``,
+``BAD_USER_INPUT`` for variables).
+
+The operation is picked once, here, by the rules of the specification:
+a document with several operations needs ``operationName``, and an unknown
+name is an error. Every later step (permissions, cost, idempotency) and the
+executor use this same choice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    Visitor,
+    visit,
+)
+from graphql.execution import Executor
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
+from graphql.execution.incremental.incremental_executor import IncrementalExecutor
+
+from gateway.context import ContextFactory
+from gateway.errors import ErrorCode, GraphQLRequestError, RequestRejected
+from gateway.execution.documents import Documents
+from gateway.execution.operation import PreparedOperation
+from gateway.observability.request_id import request_id
+from gateway.pipeline import Exchange, Handler, Reply, Transport
+
+#: Variable coercion reports at most this many errors (graphql-core's default is 50).
+_MAX_COERCION_ERRORS = 20
+
+
+class OpenContext:
+    """Step: give the operation its own ``Context`` (fresh loaders: nothing leaks between them)."""
+
+    def __init__(self, make: ContextFactory) -> None:
+        self.make = make
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        exchange.context = self.make(request_id(), exchange.identity)
+        return await call_next(exchange)
+
+
+class Parse:
+    """Step: the document of ``params.query`` (cached by its text)."""
+
+    def __init__(self, documents: Documents) -> None:
+        self.documents = documents
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        query = exchange.require_params().query
+        if query is None or not query.strip():
+            raise RequestRejected("query: a non-empty string is required")
+        exchange.document = self.documents.parse(query)
+        return await call_next(exchange)
+
+
+class Validate:
+    """Step: the specification's validation rules and ours (cached by the document's text)."""
+
+    def __init__(self, documents: Documents) -> None:
+        self.documents = documents
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        assert exchange.document is not None
+        errors = self.documents.validate(exchange.require_params().query or "", exchange.document)
+        if errors:
+            raise GraphQLRequestError.of(errors, ErrorCode.GRAPHQL_VALIDATION_FAILED)
+        return await call_next(exchange)
+
+
+class Resolve:
+    """Step: pick the operation and coerce its variables; GET runs queries only."""
+
+    def __init__(self, schema: GraphQLSchema) -> None:
+        self.schema = schema
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        params = exchange.require_params()
+        document = exchange.document
+        assert document is not None
+        definition = pick_operation(document.definitions, params.operation_name)
+        _check_transport(definition.operation, exchange.transport)
+        # graphql-core's own choice: subscriptions' events never defer.
+        executor_class: type[Executor[Any]] = (
+            ExecutorThrowingOnIncremental
+            if definition.operation is OperationType.SUBSCRIPTION
+            else IncrementalExecutor
+        )
+        executor = executor_class.build(
+            self.schema,
+            document,
+            None,
+            exchange.require_context(),
+            params.variables,
+            params.operation_name,
+            max_coercion_errors=_MAX_COERCION_ERRORS,
+        )
+        if isinstance(executor, list):
+            raise GraphQLRequestError.of(executor, ErrorCode.BAD_USER_INPUT)
+        # Most documents never mention the directives: skip the walk for them.
+        query = params.query or ""
+        incremental = ("defer" in query or "stream" in query) and (
+            _uses_incremental_delivery(definition, executor)
+        )
+        exchange.operation = PreparedOperation(definition, executor, incremental)
+        return await call_next(exchange)
+
+
+def pick_operation(definitions: Any, operation_name: str | None) -> OperationDefinitionNode:
+    """The operation to run, by the specification's rules.
+
+    Raises:
+        GraphQLRequestError: ``OPERATION_RESOLUTION_FAILURE`` when the name is
+            unknown, or missing while the document has several operations.
+    """
+    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        if len(operations) == 1:
+            return operations[0]
+        message = (
+            "Must provide operation name if query contains multiple operations."
+            if operations
+            else "Must provide an operation."
+        )
+    else:
+        for operation in operations:
+            if operation.name and operation.name.value == operation_name:
+                return operation
+        message = f"Unknown operation named '{operation_name}'."
+    raise GraphQLRequestError(message, code=ErrorCode.OPERATION_RESOLUTION_FAILURE)
+
+
+def _check_transport(kind: OperationType, transport: Transport) -> None:
+    if transport is Transport.GET and kind is not OperationType.QUERY:
+        raise RequestRejected(
+            f"only queries may be sent with GET; send this {kind.value} with POST",
+            status=405,
+            headers={"Allow": "POST"},
+        )
+    if transport is not Transport.WEBSOCKET and kind is OperationType.SUBSCRIPTION:
+        raise RequestRejected(
+            "subscriptions run over the websocket at /graphql (graphql-transport-ws)",
+            status=405,
+            headers={"Allow": "GET, POST"},
+        )
+
+
+class _DirectiveFinder(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> Any:
+        if node.name.value in ("defer", "stream"):
+            self.found = True
+            return Visitor.BREAK
+        return None
+
+
+def _uses_incremental_delivery(
+    definition: OperationDefinitionNode, executor: Executor[Any]
+) -> bool:
+    finder = _DirectiveFinder()
+    visit(definition, finder)
+    for fragment in executor.fragment_definitions.values():
+        if not finder.found:
+            visit(fragment, finder)
+    return finder.found
+
+
+__all__ = ["OpenContext", "Parse", "PreparedOperation", "Resolve", "Validate", "pick_operation"]
