@@ -16,10 +16,9 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from adapters.core.writes import (
-    UPSTREAM_UNAVAILABLE,
-    VALIDATION,
     Actor,
     CoreWriter,
+    WriteErrorCode,
     WriteRejected,
     WriteResult,
 )
@@ -59,7 +58,9 @@ def actor(context: Context, mutation: str) -> Actor:
 
 
 def unavailable(exc: BackendError, what: str = "nothing was written") -> WriteRejected:
-    return WriteRejected(UPSTREAM_UNAVAILABLE, f"{exc.service} is unavailable; {what}")
+    return WriteRejected(
+        WriteErrorCode.UPSTREAM_UNAVAILABLE, f"{exc.service} is unavailable; {what}"
+    )
 
 
 async def commit(context: Context, result: WriteResult[T]) -> Outcome[T]:
@@ -70,16 +71,20 @@ async def commit(context: Context, result: WriteResult[T]) -> Outcome[T]:
 
 def check_name(name: Any, errors: list[WriteRejected], path: str = "input.name") -> None:
     if not isinstance(name, str) or not name.strip():
-        errors.append(WriteRejected(VALIDATION, "must not be empty", path))
+        errors.append(WriteRejected(WriteErrorCode.VALIDATION, "must not be empty", path))
     elif len(name) > MAX_NAME:
-        errors.append(WriteRejected(VALIDATION, f"at most {MAX_NAME} characters", path))
+        errors.append(
+            WriteRejected(WriteErrorCode.VALIDATION, f"at most {MAX_NAME} characters", path)
+        )
 
 
 def check_email(email: Any, errors: list[WriteRejected], path: str = "input.email") -> None:
     if email is None:
         return
     if not isinstance(email, str) or len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email):
-        errors.append(WriteRejected(VALIDATION, "must be an email address (name@domain)", path))
+        errors.append(
+            WriteRejected(WriteErrorCode.VALIDATION, "must be an email address (name@domain)", path)
+        )
 
 
 def check_money(value: Any, errors: list[WriteRejected], path: str) -> None:
@@ -87,16 +92,18 @@ def check_money(value: Any, errors: list[WriteRejected], path: str) -> None:
         amount = Decimal(value)
         exponent = amount.as_tuple().exponent
     except (InvalidOperation, TypeError, ValueError):
-        errors.append(WriteRejected(VALIDATION, "must be a decimal amount", path))
+        errors.append(WriteRejected(WriteErrorCode.VALIDATION, "must be a decimal amount", path))
         return
     if not amount.is_finite() or not isinstance(exponent, int):
-        errors.append(WriteRejected(VALIDATION, "must be a finite amount", path))
+        errors.append(WriteRejected(WriteErrorCode.VALIDATION, "must be a finite amount", path))
     elif amount < 0:
-        errors.append(WriteRejected(VALIDATION, "must not be negative", path))
+        errors.append(WriteRejected(WriteErrorCode.VALIDATION, "must not be negative", path))
     elif amount > MAX_MONEY:
-        errors.append(WriteRejected(VALIDATION, f"must be at most {MAX_MONEY}", path))
+        errors.append(
+            WriteRejected(WriteErrorCode.VALIDATION, f"must be at most {MAX_MONEY}", path)
+        )
     elif exponent < -2:
-        errors.append(WriteRejected(VALIDATION, "at most two decimal places", path))
+        errors.append(WriteRejected(WriteErrorCode.VALIDATION, "at most two decimal places", path))
 
 
 async def create_customer(
@@ -136,7 +143,9 @@ async def update_customer(
     errors: list[WriteRejected] = []
     values: dict[str, Any] = {}
     if expected_version < 1:
-        errors.append(WriteRejected(VALIDATION, "must be at least 1", "input.expectedVersion"))
+        errors.append(
+            WriteRejected(WriteErrorCode.VALIDATION, "must be at least 1", "input.expectedVersion")
+        )
     if name is not UNSET:
         check_name(name, errors)
         if isinstance(name, str):
@@ -146,16 +155,22 @@ async def update_customer(
         values["email"] = email
     if segment is not UNSET:
         if segment is None:
-            errors.append(WriteRejected(VALIDATION, "must not be null", "input.segment"))
+            errors.append(
+                WriteRejected(WriteErrorCode.VALIDATION, "must not be null", "input.segment")
+            )
         values["segment"] = segment
     if credit_limit is not UNSET:
         if credit_limit is None:
-            errors.append(WriteRejected(VALIDATION, "must not be null", "input.creditLimit"))
+            errors.append(
+                WriteRejected(WriteErrorCode.VALIDATION, "must not be null", "input.creditLimit")
+            )
         else:
             check_money(credit_limit, errors, "input.creditLimit")
         values["credit_limit"] = credit_limit
     if not values and not errors:
-        errors.append(WriteRejected(VALIDATION, "give at least one field to change", "input"))
+        errors.append(
+            WriteRejected(WriteErrorCode.VALIDATION, "give at least one field to change", "input")
+        )
     if errors:
         return Outcome(errors=errors)
     try:

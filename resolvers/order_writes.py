@@ -11,7 +11,7 @@ Choices worth knowing:
 - ``placeOrder`` asks Pricing for a quote first, outside any transaction
   (no database lock is held across an HTTP call), then writes prices,
   credit check and stock reservation in one transaction. Pricing down: the
-  order stays DRAFT and the client gets ``UPSTREAM_UNAVAILABLE``.
+  order stays DRAFT and the client gets ``WriteErrorCode.UPSTREAM_UNAVAILABLE``.
 - ``shipOrder`` creates the shipment at the Shipping bolt-on with the
   Idempotency-Key ``ship-<order number>-v1`` and *then* commits the core
   change. Should the commit fail, a retry sends the same key and gets the
@@ -28,11 +28,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from adapters.core.writes import (
-    INVALID_STATE,
-    NOT_FOUND,
-    UPSTREAM_UNAVAILABLE,
-    VALIDATION,
     DraftLine,
+    WriteErrorCode,
     WriteRejected,
 )
 from adapters.errors import BackendError, BackendRejected, BackendUnavailable
@@ -58,17 +55,25 @@ async def create_order(
     core = context.backends.core
     if not _CURRENCY.fullmatch(currency):
         errors.append(
-            WriteRejected(VALIDATION, "must be three capital letters (USD)", "input.currency")
+            WriteRejected(
+                WriteErrorCode.VALIDATION, "must be three capital letters (USD)", "input.currency"
+            )
         )
     if not lines:
-        errors.append(WriteRejected(VALIDATION, "an order needs at least one line", "input.lines"))
+        errors.append(
+            WriteRejected(
+                WriteErrorCode.VALIDATION, "an order needs at least one line", "input.lines"
+            )
+        )
     elif len(lines) > MAX_LINES:
-        errors.append(WriteRejected(VALIDATION, f"at most {MAX_LINES} lines", "input.lines"))
+        errors.append(
+            WriteRejected(WriteErrorCode.VALIDATION, f"at most {MAX_LINES} lines", "input.lines")
+        )
     for index, (_, quantity) in enumerate(lines):
         if not 1 <= quantity <= MAX_QUANTITY:
             errors.append(
                 WriteRejected(
-                    VALIDATION,
+                    WriteErrorCode.VALIDATION,
                     f"must be between 1 and {MAX_QUANTITY}",
                     f"input.lines[{index}].quantity",
                 )
@@ -80,17 +85,27 @@ async def create_order(
         return Outcome(errors=[unavailable(exc)])
     if customer is None:
         errors.append(
-            WriteRejected(NOT_FOUND, "no customer has this account number", "input.accountNumber")
+            WriteRejected(
+                WriteErrorCode.NOT_FOUND,
+                "no customer has this account number",
+                "input.accountNumber",
+            )
         )
     products: list[ProductRecord] = []
     for index, product in enumerate(found):
         if product is None:
             errors.append(
-                WriteRejected(NOT_FOUND, "no product has this SKU", f"input.lines[{index}].sku")
+                WriteRejected(
+                    WriteErrorCode.NOT_FOUND, "no product has this SKU", f"input.lines[{index}].sku"
+                )
             )
         elif not product.active:
             errors.append(
-                WriteRejected(VALIDATION, "the product is not active", f"input.lines[{index}].sku")
+                WriteRejected(
+                    WriteErrorCode.VALIDATION,
+                    "the product is not active",
+                    f"input.lines[{index}].sku",
+                )
             )
         else:
             products.append(product)
@@ -132,18 +147,24 @@ async def place_order(
     errors: list[WriteRejected] = []
     if order is None:
         errors.append(
-            WriteRejected(NOT_FOUND, "no order has this order number", "input.orderNumber")
+            WriteRejected(
+                WriteErrorCode.NOT_FOUND, "no order has this order number", "input.orderNumber"
+            )
         )
     elif order.status != "draft":
         errors.append(
             WriteRejected(
-                INVALID_STATE,
+                WriteErrorCode.INVALID_STATE,
                 f"only a draft order can be placed; this one is {order.status}",
                 "input.orderNumber",
             )
         )
     if warehouse is None:
-        errors.append(WriteRejected(NOT_FOUND, "no warehouse has this code", "input.warehouseCode"))
+        errors.append(
+            WriteRejected(
+                WriteErrorCode.NOT_FOUND, "no warehouse has this code", "input.warehouseCode"
+            )
+        )
     if errors:
         return Outcome(errors=errors)
     assert order is not None
@@ -167,7 +188,7 @@ async def place_order(
         return Outcome(
             errors=[
                 WriteRejected(
-                    VALIDATION,
+                    WriteErrorCode.VALIDATION,
                     f"pricing cannot quote this order ({exc.reason}); it stays DRAFT",
                     "input.orderNumber",
                 )
@@ -178,7 +199,8 @@ async def place_order(
         return Outcome(
             errors=[
                 WriteRejected(
-                    UPSTREAM_UNAVAILABLE, "pricing returned a quote for other lines; retry"
+                    WriteErrorCode.UPSTREAM_UNAVAILABLE,
+                    "pricing returned a quote for other lines; retry",
                 )
             ]
         )
@@ -229,7 +251,11 @@ async def ship_order(context: Context, *, order_number: str) -> Outcome[OrderRec
         return Outcome(errors=[unavailable(exc)])
     if order is None:
         return Outcome(
-            errors=[WriteRejected(NOT_FOUND, "no order has this order number", "input.orderNumber")]
+            errors=[
+                WriteRejected(
+                    WriteErrorCode.NOT_FOUND, "no order has this order number", "input.orderNumber"
+                )
+            ]
         )
     if order.status == "shipped":
         return Outcome(order)  # shipped already: converge, do not ship twice
@@ -237,7 +263,7 @@ async def ship_order(context: Context, *, order_number: str) -> Outcome[OrderRec
         return Outcome(
             errors=[
                 WriteRejected(
-                    INVALID_STATE,
+                    WriteErrorCode.INVALID_STATE,
                     f"only a placed order can be shipped; this one is {order.status}",
                     "input.orderNumber",
                 )

@@ -8,12 +8,11 @@ each with a ``code`` and the input ``field`` it is about.
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
 from typing import Any, Self
 
 import strawberry
 
-from adapters.core.writes import WriteRejected
+from adapters.core.writes import WriteErrorCode, WriteRejected
 from adapters.records import CustomerRecord, OrderRecord
 from gateway.context import GatewayInfo
 from resolvers import customer_writes, order_writes
@@ -21,16 +20,9 @@ from resolvers.customer_writes import Outcome
 from schema.customer import Customer, CustomerSegment
 from schema.order import Order
 
-
-@strawberry.enum(description="Why a mutation wrote nothing.")
-class UserErrorCode(Enum):
-    VALIDATION = "VALIDATION"
-    NOT_FOUND = "NOT_FOUND"
-    CONFLICT = "CONFLICT"
-    CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"
-    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
-    INVALID_STATE = "INVALID_STATE"
-    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+UserErrorCode = strawberry.enum(
+    WriteErrorCode, name="UserErrorCode", description="Why a mutation wrote nothing."
+)
 
 
 @strawberry.type(description="An expected reason a mutation wrote nothing.")
@@ -39,11 +31,11 @@ class UserError:
         description="The input path it is about (`input.lines[1].quantity`), if any."
     )
     message: str
-    code: UserErrorCode
+    code: WriteErrorCode
 
     @classmethod
     def from_rejection(cls, error: WriteRejected) -> UserError:
-        return cls(field=error.field, message=error.message, code=UserErrorCode(error.code))
+        return cls(field=error.field, message=error.message, code=WriteErrorCode(error.code))
 
 
 def _errors(outcome: Outcome[Any]) -> list[UserError]:

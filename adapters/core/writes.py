@@ -38,6 +38,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -61,14 +62,18 @@ from adapters.records import CustomerRecord, OrderRecord
 
 T = TypeVar("T")
 
-# The user-error codes of the GraphQL contract.
-VALIDATION = "VALIDATION"
-NOT_FOUND = "NOT_FOUND"
-CONFLICT = "CONFLICT"
-CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"
-INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
-INVALID_STATE = "INVALID_STATE"
-UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+
+class WriteErrorCode(StrEnum):
+    """Why a mutation wrote nothing: the user-error codes of the GraphQL contract."""
+
+    VALIDATION = "VALIDATION"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    INVALID_STATE = "INVALID_STATE"
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+
 
 #: Keys of ``pg_advisory_xact_lock`` serialising number assignment per kind.
 _NUMBER_LOCKS = {"customer": 0x6761_7465_0001, "order": 0x6761_7465_0002}
@@ -80,12 +85,12 @@ class WriteRejected(Exception):
     """An expected reason not to write; the transaction is rolled back.
 
     Attributes:
-        code: one of the user-error codes (``CONFLICT``, ``INSUFFICIENT_STOCK``...).
+        code: why (``CONFLICT``, ``INSUFFICIENT_STOCK``...).
         field: the input path the error is about, or ``None``.
         message: a sentence safe to show a client.
     """
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, code: WriteErrorCode, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -237,10 +242,12 @@ class CoreWriter:
                 current = await _customer_or_none(conn, account_number)
                 if current is None:
                     raise WriteRejected(
-                        NOT_FOUND, "no customer has this account number", "input.accountNumber"
+                        WriteErrorCode.NOT_FOUND,
+                        "no customer has this account number",
+                        "input.accountNumber",
                     )
                 raise WriteRejected(
-                    CONFLICT,
+                    WriteErrorCode.CONFLICT,
                     f"the customer is at version {current.row_version}, "
                     f"not {expected_version}: read it again and retry",
                     "input.expectedVersion",
@@ -322,32 +329,36 @@ class CoreWriter:
         Args:
             order_number: the order.
             expected_version: the version the prices were quoted for; a draft
-                changed since is a CONFLICT (the quote may not match it).
+                changed since is a WriteErrorCode.CONFLICT (the quote may not match it).
             warehouse_id: where the stock is reserved.
             unit_prices: the quoted unit price per line number.
 
         Raises:
-            WriteRejected: NOT_FOUND, INVALID_STATE, CONFLICT,
-                CREDIT_LIMIT_EXCEEDED or INSUFFICIENT_STOCK.
+            WriteRejected: NOT_FOUND, INVALID_STATE, CONFLICT, CREDIT_LIMIT_EXCEEDED
+                or INSUFFICIENT_STOCK.
         """
         async with self.transaction() as conn:
             order = await _lock_order(conn, order_number)
             _expect_status(order, "draft", "placed")
             if order.row_version != expected_version:
                 raise WriteRejected(
-                    CONFLICT, "the order changed while it was being priced; retry", None
+                    WriteErrorCode.CONFLICT,
+                    "the order changed while it was being priced; retry",
+                    None,
                 )
             customer = await _lock_customer(conn, order.customer_id)
             lines = await _lines_with_sku(conn, order.id)
             if set(unit_prices) != {line["line_no"] for line in lines}:
-                raise WriteRejected(CONFLICT, "the order's lines changed while it was being priced")
+                raise WriteRejected(
+                    WriteErrorCode.CONFLICT, "the order's lines changed while it was being priced"
+                )
             total = sum(
                 (unit_prices[line["line_no"]] * line["quantity"] for line in lines), Decimal(0)
             ).quantize(CENT)
             balance = await _open_balance(conn, customer.id)
             if balance + total > customer.credit_limit:
                 raise WriteRejected(
-                    CREDIT_LIMIT_EXCEEDED,
+                    WriteErrorCode.CREDIT_LIMIT_EXCEEDED,
                     f"open balance {balance} plus this order's {total} exceeds the credit "
                     f"limit {customer.credit_limit}",
                 )
@@ -363,7 +374,7 @@ class CoreWriter:
                 )
                 if reserved.rowcount != 1:
                     raise WriteRejected(
-                        INSUFFICIENT_STOCK,
+                        WriteErrorCode.INSUFFICIENT_STOCK,
                         f"{sku}: fewer than {quantity} available in this warehouse",
                     )
             for line in lines:
@@ -393,7 +404,7 @@ class CoreWriter:
             order = await _lock_order(conn, order_number)
             if order.status not in ("draft", "placed"):
                 raise WriteRejected(
-                    INVALID_STATE,
+                    WriteErrorCode.INVALID_STATE,
                     f"a {order.status} order cannot be cancelled",
                     "input.orderNumber",
                 )
@@ -412,7 +423,8 @@ class CoreWriter:
                     )
                     if released.rowcount != 1:
                         raise WriteRejected(
-                            INVALID_STATE, f"{sku}: the reserved stock to release is missing"
+                            WriteErrorCode.INVALID_STATE,
+                            f"{sku}: the reserved stock to release is missing",
                         )
             now = _now()
             record = await _set_order(conn, order, status="cancelled", now=now)
@@ -459,7 +471,8 @@ class CoreWriter:
                 )
                 if moved.rowcount != 1:
                     raise WriteRejected(
-                        INVALID_STATE, f"{sku}: the reserved stock to ship is missing"
+                        WriteErrorCode.INVALID_STATE,
+                        f"{sku}: the reserved stock to ship is missing",
                     )
             now = _now()
             record = await _set_order(conn, order, status="shipped", now=now)
@@ -547,14 +560,16 @@ async def _lock_order(conn: AsyncConnection, order_number: str) -> OrderRecord:
         )
     ).one_or_none()
     if row is None:
-        raise WriteRejected(NOT_FOUND, "no order has this order number", "input.orderNumber")
+        raise WriteRejected(
+            WriteErrorCode.NOT_FOUND, "no order has this order number", "input.orderNumber"
+        )
     return _order(row)
 
 
 def _expect_status(order: OrderRecord, wanted: str, target: str) -> None:
     if order.status != wanted:
         raise WriteRejected(
-            INVALID_STATE,
+            WriteErrorCode.INVALID_STATE,
             f"only a {wanted} order can become {target}; this one is {order.status}",
             "input.orderNumber",
         )
@@ -605,7 +620,7 @@ async def _set_order(
         .values(status=status, updated_at=now, row_version=orders.c.row_version + 1, **values)
     )
     if changed.rowcount != 1:  # only without row locks (never with FOR UPDATE held)
-        raise WriteRejected(CONFLICT, "the order changed concurrently; retry")
+        raise WriteRejected(WriteErrorCode.CONFLICT, "the order changed concurrently; retry")
     return await _order_by(conn, order.id)
 
 
@@ -712,17 +727,11 @@ async def _outbox(conn: AsyncConnection, event: BusinessEvent, entity_key: str) 
 
 
 __all__ = [
-    "CONFLICT",
-    "CREDIT_LIMIT_EXCEEDED",
-    "INSUFFICIENT_STOCK",
-    "INVALID_STATE",
-    "NOT_FOUND",
-    "UPSTREAM_UNAVAILABLE",
-    "VALIDATION",
     "Actor",
     "BusinessEvent",
     "CoreWriter",
     "DraftLine",
+    "WriteErrorCode",
     "WriteRejected",
     "WriteResult",
 ]

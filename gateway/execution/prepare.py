@@ -18,10 +18,12 @@ from typing import Any
 
 from graphql import (
     DirectiveNode,
+    DocumentNode,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     Visitor,
+    get_operation_ast,
     visit,
 )
 from graphql.execution import Executor
@@ -88,7 +90,7 @@ class Resolve:
         params = exchange.require_params()
         document = exchange.document
         assert document is not None
-        definition = pick_operation(document.definitions, params.operation_name)
+        definition = pick_operation(document, params.operation_name)
         _check_transport(definition.operation, exchange.transport)
         # graphql-core's own choice: subscriptions' events never defer.
         executor_class: type[Executor[Any]] = (
@@ -116,27 +118,22 @@ class Resolve:
         return await call_next(exchange)
 
 
-def pick_operation(definitions: Any, operation_name: str | None) -> OperationDefinitionNode:
-    """The operation to run, by the specification's rules.
+def pick_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
+    """The operation to run, by the specification's rules (graphql-core's ``get_operation_ast``).
 
     Raises:
         GraphQLRequestError: ``OPERATION_RESOLUTION_FAILURE`` when the name is
             unknown, or missing while the document has several operations.
     """
-    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is None:
-        if len(operations) == 1:
-            return operations[0]
-        message = (
-            "Must provide operation name if query contains multiple operations."
-            if operations
-            else "Must provide an operation."
-        )
-    else:
-        for operation in operations:
-            if operation.name and operation.name.value == operation_name:
-                return operation
+    operation = get_operation_ast(document, operation_name)
+    if operation is not None:
+        return operation
+    if operation_name is not None:
         message = f"Unknown operation named '{operation_name}'."
+    elif any(isinstance(d, OperationDefinitionNode) for d in document.definitions):
+        message = "Must provide operation name if query contains multiple operations."
+    else:
+        message = "Must provide an operation."
     raise GraphQLRequestError(message, code=ErrorCode.OPERATION_RESOLUTION_FAILURE)
 
 

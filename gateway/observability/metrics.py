@@ -120,7 +120,7 @@ LOADER_BATCH_SIZE = Histogram(
     buckets=_BATCH_BUCKETS,
     registry=REGISTRY,
 )
-RATE_LIMITED = Counter(
+RATE_LIMITED_REQUESTS = Counter(
     "gateway_rate_limited",
     "Requests refused by the rate limiter, by client id.",
     ["client"],
@@ -196,7 +196,7 @@ def observe_batch(loader: str, size: int) -> None:
 
 def record_rate_limited(client_id: str) -> None:
     """Count one request the rate limiter refused for this client."""
-    RATE_LIMITED.labels(_client_label(client_id or "anonymous")).inc()
+    RATE_LIMITED_REQUESTS.labels(_client_label(client_id or "anonymous")).inc()
 
 
 class MetricsObserver:
