@@ -28,7 +28,7 @@ from graphql import (
 )
 from graphql.execution import Executor
 from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
-from graphql.execution.incremental.incremental_executor import IncrementalExecutor
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.context import ContextFactory
 from gateway.errors import ErrorCode, GraphQLRequestError, RequestRejected
@@ -92,11 +92,13 @@ class Resolve:
         assert document is not None
         definition = pick_operation(document, params.operation_name)
         _check_transport(definition.operation, exchange.transport)
-        # graphql-core's own choice: subscriptions' events never defer.
+        # Strawberry's executor (graphql-core's incremental one, handing resolvers the plain
+        # coerced variables) as strawberry.Schema.execute runs it; subscriptions' events
+        # never defer (graphql-core's own choice for them).
         executor_class: type[Executor[Any]] = (
             ExecutorThrowingOnIncremental
             if definition.operation is OperationType.SUBSCRIPTION
-            else IncrementalExecutor
+            else StrawberryGraphQLCoreExecutionContext
         )
         executor = executor_class.build(
             self.schema,
