@@ -7,7 +7,9 @@ One command (see README, "Benchmark")::
 
 What it does:
 
-1. seeds a core (scale 1) into a temporary directory;
+1. seeds a core (scale 1): embedded SQLite in a temporary directory, and
+   PostgreSQL (the production set-up) in a fresh schema of
+   ``--postgres-url``; each core gets its own pass below;
 2. starts the three simulators, each in its own process, with a fixed latency
    per call (5 ms by default);
 3. for each of 1 and 2 worker processes and each of cache off and on, starts
@@ -81,6 +83,7 @@ class Point:
 
     gateway: str
     operation: str
+    core: str
     workers: int
     cache: bool
     concurrency: int
@@ -369,6 +372,7 @@ def measure(
     *,
     gateway: str,
     operation: str,
+    core: str,
     url: str,
     pid: int,
     bodies: list[str],
@@ -387,6 +391,7 @@ def measure(
     point = Point(
         gateway=gateway,
         operation=operation,
+        core=core,
         workers=workers,
         cache=cache,
         concurrency=concurrency,
@@ -401,7 +406,7 @@ def measure(
         peak_rss_mb=round(sampler.worker_peak_rss_mb(), 1),
     )
     print(
-        f"  {gateway:5} {operation:7} w={workers} cache={'on ' if cache else 'off'} "
+        f"  {gateway:5} {operation:7} {core:8} w={workers} cache={'on ' if cache else 'off'} "
         f"c={concurrency:<3} {point.rps:8.1f} req/s  p50 {point.p50_ms:7.2f}  "
         f"p99 {point.p99_ms:7.2f} ms  calls/op {point.backend_calls_per_op:6.3f}  "
         f"cpu/1k {point.cpu_s_per_1k:6.3f}s  rss {point.peak_rss_mb:6.1f} MB"
@@ -425,49 +430,131 @@ def hive_fanout(data: dict[str, Any]) -> str:
     )
 
 
+@contextlib.contextmanager
+def seeded_core(kind: str, work: Path, postgres_url: str) -> Iterator[tuple[str, list[str]]]:
+    """A scale-1 core of ``kind`` (``sqlite`` or ``postgres``) and its DRAFT order numbers."""
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{work / 'core.db'}"
+        yield url, asyncio.run(seed_core(url))
+        return
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_{os.getpid()}_{int(time.time())}"
+    asyncio.run(_pg_schema(postgres_url, f'CREATE SCHEMA "{schema}"'))
+    pinned = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = pinned.render_as_string(hide_password=False)
+    try:
+        yield url, asyncio.run(seed_core(url))
+    finally:
+        asyncio.run(_pg_schema(postgres_url, f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+async def _pg_schema(url: str, statement: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     install_peer()
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=WORK))
-    core_url = f"sqlite+aiosqlite:///{work / 'core.db'}"
-    print(f"seeding the core (scale 1) in {work}", flush=True)
-    drafts = asyncio.run(seed_core(core_url))
     points: list[Point] = []
     floor: dict[str, Any] = {}
     with simulators(work, args.latency) as sims:
         peer = compose_peer(work, sims)
-        concurrencies = args.concurrency
-        mix_slices = iter([drafts[i::4] for i in range(4)])
-        for workers in args.workers:
-            for cache in (False, True):
-                configure_sims(sims, args.latency)
-                with (
-                    ours(work, core_url, sims, workers=workers, cache=cache) as (url, pid),
-                    hive(peer, workers=workers, cache=cache) as (peer_url, peer_pid),
-                ):
-                    data = check(url, FANOUT)
-                    peer_query = hive_fanout(data)
+        for index, core in enumerate(args.cores):
+            print(f"seeding the {core} core (scale 1)", flush=True)
+            with seeded_core(core, work, args.postgres_url) as (core_url, drafts):
+                found = run_core(
+                    args,
+                    work,
+                    sims,
+                    peer,
+                    core=core,
+                    core_url=core_url,
+                    drafts=drafts,
+                    # The peer never reads our core: its figures are measured once.
+                    with_peer=index == 0,
+                )
+                points.extend(found.points)
+                floor.setdefault(core, found.floor)
+    return {
+        "points": [asdict(p) for p in points],
+        "floor": floor,
+        "machine": machine(),
+        "latency_ms": args.latency * 1000,
+        "duration_s": args.duration,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+@dataclass
+class CoreRun:
+    """The points of one core's pass, and its nested query's floor."""
+
+    points: list[Point]
+    floor: dict[str, Any]
+
+
+def run_core(
+    args: argparse.Namespace,
+    work: Path,
+    sims: dict[str, str],
+    peer: Path,
+    *,
+    core: str,
+    core_url: str,
+    drafts: list[str],
+    with_peer: bool,
+) -> CoreRun:
+    """Every operation against one core: 1 and 2 workers, caches off and on."""
+    result = CoreRun([], {})
+    mix_slices = iter([drafts[i::4] for i in range(4)])
+    for workers in args.workers:
+        for cache in (False, True):
+            configure_sims(sims, args.latency)
+            with contextlib.ExitStack() as stack:
+                url, pid = stack.enter_context(
+                    ours(work, core_url, sims, workers=workers, cache=cache)
+                )
+                peer_url = peer_pid = None
+                if with_peer:
+                    peer_url, peer_pid = stack.enter_context(
+                        hive(peer, workers=workers, cache=cache)
+                    )
+                data = check(url, FANOUT)
+                peer_query = hive_fanout(data)
+                if peer_url is not None:
                     check(peer_url, peer_query)
-                    check(url, NESTED)
-                    check(url, LOOKUP)
-                    common = {
-                        "sims": sims,
-                        "workers": workers,
-                        "cache": cache,
-                        "duration": args.duration,
-                    }
-                    for c in concurrencies:
-                        points.append(
-                            measure(
-                                gateway="ours",
-                                operation="fanout",
-                                url=url,
-                                pid=pid,
-                                bodies=[body(FANOUT)],
-                                concurrency=c,
-                                **common,
-                            )
+                check(url, NESTED)
+                check(url, LOOKUP)
+                common = {
+                    "sims": sims,
+                    "core": core,
+                    "workers": workers,
+                    "cache": cache,
+                    "duration": args.duration,
+                }
+                for c in args.concurrency:
+                    result.points.append(
+                        measure(
+                            gateway="ours",
+                            operation="fanout",
+                            url=url,
+                            pid=pid,
+                            bodies=[body(FANOUT)],
+                            concurrency=c,
+                            **common,
                         )
-                        points.append(
+                    )
+                    if peer_url is not None and peer_pid is not None:
+                        result.points.append(
                             measure(
                                 gateway="hive",
                                 operation="fanout",
@@ -478,48 +565,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 **common,
                             )
                         )
-                    for c in (1, 32):
-                        for operation, query in (("lookup", LOOKUP), ("nested", NESTED)):
-                            points.append(
-                                measure(
-                                    gateway="ours",
-                                    operation=operation,
-                                    url=url,
-                                    pid=pid,
-                                    bodies=[body(query)],
-                                    concurrency=c,
-                                    **common,
-                                )
+                for c in (1, 32):
+                    for operation, query in (("lookup", LOOKUP), ("nested", NESTED)):
+                        result.points.append(
+                            measure(
+                                gateway="ours",
+                                operation=operation,
+                                url=url,
+                                pid=pid,
+                                bodies=[body(query)],
+                                concurrency=c,
+                                **common,
                             )
-                    writes = next(mix_slices)
-                    mix = []
-                    for number in writes:
-                        mix.extend([body(FANOUT)] * 9)
-                        mix.append(body(PLACE_ORDER, {"n": number}))
-                    points.append(
-                        measure(
-                            gateway="ours",
-                            operation="mix",
-                            url=url,
-                            pid=pid,
-                            bodies=mix,
-                            concurrency=8,
-                            **common,
                         )
+                mix = []
+                for number in next(mix_slices):
+                    mix.extend([body(FANOUT)] * 9)
+                    mix.append(body(PLACE_ORDER, {"n": number}))
+                result.points.append(
+                    measure(
+                        gateway="ours",
+                        operation="mix",
+                        url=url,
+                        pid=pid,
+                        bodies=mix,
+                        concurrency=8,
+                        **common,
                     )
-                    if workers == 1 and not cache:
-                        floor = {
-                            "core": asyncio.run(core_floor_ms(core_url)),
-                            "bolt_ons": bolt_on_floor_ms(sims),
-                        }
-    return {
-        "points": [asdict(p) for p in points],
-        "floor": floor,
-        "machine": machine(),
-        "latency_ms": args.latency * 1000,
-        "duration_s": args.duration,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
+                )
+                if workers == 1 and not cache:
+                    result.floor = {
+                        "core": asyncio.run(core_floor_ms(core_url)),
+                        "bolt_ons": bolt_on_floor_ms(sims),
+                    }
+    return result
 
 
 def machine() -> dict[str, str]:
@@ -557,11 +636,22 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.005, help="simulator latency, s")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--cores", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "GATEWAY_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+        help="a PostgreSQL server to create the benchmark's core schema in",
+    )
     parser.add_argument("--quick", action="store_true", help="2 s points, c 1 and 32, 1 worker")
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args()
     if args.quick:
         args.duration, args.concurrency, args.workers = 2.0, [1, 32], [1]
+        args.cores = args.cores[:1]
     started = time.monotonic()
     load_before = os.getloadavg()[0]
     results = run(args)
