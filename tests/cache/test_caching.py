@@ -14,6 +14,7 @@ from gateway.caching.bolt_on import PRICES, SHIPMENTS, BoltOnCache, CachePolicy,
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
 from tests.cache.support import SKUS, cache_of, cached_backends, prices
+from tests.support.simulators import PRICING_TOKEN
 
 
 async def test_a_second_request_is_answered_from_the_cache(
@@ -57,7 +58,7 @@ async def test_the_credential_is_part_of_the_key_but_never_the_token(
     async with cached_backends(tmp_path, sims) as backends:
         credential = backends.pricing.credential_id
         assert len(credential) == 16
-        assert "res-test-pricing-token" not in credential
+        assert PRICING_TOKEN not in credential
         assert credential != backends.shipping.credential_id
 
 

@@ -5,38 +5,21 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from gateway.settings import Settings
 from simulators import world
 from simulators.runner import Simulators
-from tests.gateway import support
-from tests.gateway.support import running_gateway
-from tests.mutations.support import SHIP_ORDER, mutate
-from tests.pg import seeded_sqlite
-from tests.resilience.support import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
-
-#: 50 customers, 25 products, 1,000 orders: enough placed orders to ship one.
-SCALE = 0.05
-
-
-def settings_for(core_url: str, sims: Simulators, **overrides: object) -> Settings:
-    """The gateway tests' settings, with this package's simulator credentials."""
-    return support.settings_for(
-        core_url,
-        sims,
-        pricing_token=PRICING_TOKEN,
-        crm_api_key=CRM_API_KEY,
-        shipping_token=SHIPPING_TOKEN,
-        **overrides,
-    )
-
+from tests.support.core import SeededCores
+from tests.support.gateway import running_gateway, settings_for
+from tests.support.mutations import SHIP_ORDER, mutate
+from tests.support.simulators import StartSimulators
 
 SHIPMENT = """query($n: String!) { order(orderNumber: $n) { status shipment { status } } }"""
 
 
 async def test_shipping_an_order_invalidates_its_cached_shipment(
-    sims: Simulators, tmp_path: Path
+    start_simulators: StartSimulators, cores: SeededCores, tmp_path: Path
 ) -> None:
-    core_url = await seeded_sqlite(tmp_path, SCALE)
+    sims = start_simulators()  # it ships a seeded order: simulators of its own
+    core_url = await cores.sqlite(tmp_path)
     placed = next(
         world.order_number(i)
         for i in range(1, 1001)
@@ -63,9 +46,9 @@ PRICE = """{ product(sku: "SKU-00001") { sku price { listPrice } } }"""
 
 
 async def test_a_stale_price_is_served_and_flagged_in_the_response(
-    sims: Simulators, tmp_path: Path
+    sims: Simulators, cores: SeededCores, tmp_path: Path
 ) -> None:
-    core_url = await seeded_sqlite(tmp_path, SCALE)
+    core_url = await cores.sqlite(tmp_path)
     settings = settings_for(
         core_url,
         sims,

@@ -9,18 +9,7 @@ from pathlib import Path
 from gateway.caching.bolt_on import SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
-from tests.cache.support import SKUS, cache_of, cached_backends, prices
-from tests.resilience.support import shipping
-
-
-async def _ship(sims: Simulators, order_number: str) -> None:
-    async with shipping(sims) as adapter:
-        await adapter.create_shipment(
-            order_number=order_number,
-            warehouse_code="WH-1",
-            lines=[("SKU-00001", 1)],
-            idempotency_key=uuid.uuid4().hex,
-        )
+from tests.cache.support import SKUS, cache_of, cached_backends, prices, ship
 
 
 async def test_shipping_an_order_invalidates_its_cached_shipment_only(
@@ -32,7 +21,7 @@ async def test_shipping_an_order_invalidates_its_cached_shipment_only(
         other = await Loaders(backends).shipment.load("SO-000004")
         assert other is not None  # a seeded shipped order
         await prices(backends, SKUS[:2])
-        await _ship(sims, order)
+        await ship(sims, order)
         # Until the write is announced the cache still says "no shipment"...
         assert await Loaders(backends).shipment.load(order) is None
         await cache_of(backends).apply_changes(frozenset({("Order", order)}))

@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from gateway.caching.bolt_on import RedisStorage
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
-from tests.cache.support import SKUS, cache_of, cached_backends, prices
-from tests.cache.test_invalidation import _ship
+from tests.cache.support import SKUS, cache_of, cached_backends, prices, ship
+from tests.support.simulators import PRICING_TOKEN
 
 pytestmark = pytest.mark.redis
 
@@ -39,7 +39,7 @@ async def test_two_instances_share_entries_and_invalidations(
         assert sims.shipping.state.count("listShipments") == 1
         assert sims.pricing.state.count("listPrices") == 1
         # Instance two writes (ships the order) and announces it; instance one sees it.
-        await _ship(sims, order)
+        await ship(sims, order)
         await cache_of(other).apply_changes(frozenset({("Order", order)}))
         shipment = await Loaders(one).shipment.load(order)
         assert shipment is not None and shipment.order_number == order
@@ -62,7 +62,7 @@ async def test_entries_are_json_with_a_ttl_and_never_hold_the_token(
         [key] = keys
         assert key.startswith(f"{namespace}:pricing:listPrices:")
         assert key.endswith(":USD:SKU-00001")
-        assert "res-test-pricing-token" not in key
+        assert PRICING_TOKEN not in key
         fresh_until, value = orjson.loads(await client.get(key))
         ttl_ms = await client.pttl(key)
     finally:

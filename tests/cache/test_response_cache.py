@@ -18,10 +18,10 @@ from gateway.caching.responses import ResponseCache, cache_key
 from gateway.security.clients import hash_key
 from simulators import world
 from simulators.runner import Simulators
-from tests.cache.test_end_to_end import SCALE, settings_for
-from tests.gateway.support import Gateway, client_config, running_gateway
-from tests.mutations.support import SHIP_ORDER, mutate
-from tests.pg import seeded_sqlite
+from tests.support.core import SeededCores
+from tests.support.gateway import Gateway, client_config, running_gateway, settings_for
+from tests.support.mutations import SHIP_ORDER, mutate
+from tests.support.simulators import StartSimulators
 
 PRICES = "pricing.listPrices"
 SHIPMENTS = "shipping.listShipments"
@@ -134,8 +134,9 @@ async def test_reads_are_tracked_across_the_tasks_a_request_starts() -> None:
 
 
 @pytest.fixture
-async def core_url(tmp_path: Path) -> str:
-    return await seeded_sqlite(tmp_path, SCALE)
+async def core_url(cores: SeededCores, tmp_path: Path) -> str:
+    """A seeded SQLite core of this test's own: some tests here write to it."""
+    return await cores.sqlite(tmp_path)
 
 
 @asynccontextmanager
@@ -309,8 +310,9 @@ async def test_responses_with_errors_or_from_mutations_are_not_kept(
 
 
 async def test_a_committed_write_drops_the_responses_it_changes(
-    sims: Simulators, core_url: str
+    start_simulators: StartSimulators, core_url: str
 ) -> None:
+    sims = start_simulators()  # it ships a seeded order: simulators of its own
     placed = placed_order(2)
     status = "query($n: String!) { order(orderNumber: $n) { status shipment { status } } }"
     async with cached_gateway(core_url, sims) as gateway:
@@ -348,8 +350,9 @@ async def test_a_cached_answer_still_costs_its_rate_budget(sims: Simulators, cor
 
 @pytest.mark.redis
 async def test_a_write_on_one_instance_drops_the_other_instances_entries(
-    sims: Simulators, core_url: str, redis_url: str, namespace: str
+    start_simulators: StartSimulators, core_url: str, redis_url: str, namespace: str
 ) -> None:
+    sims = start_simulators()  # it ships a seeded order: simulators of its own
     placed = placed_order(3)
     status = "query($n: String!) { order(orderNumber: $n) { status } }"
     options: dict[str, Any] = {

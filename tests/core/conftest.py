@@ -13,30 +13,17 @@ from pathlib import Path
 import pytest
 
 from adapters.core import CoreAdapter
-from simulators.seed import SeedData, SeedSummary, generate, seed
-from tests.pg import SKIP_REASON, fresh_pg_schema, postgres_url
-
-#: 50 customers, 25 products, 1,000 orders: every code path, in a fraction of a second.
-SCALE = 0.05
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-async def _database(backend: str, folder: Path) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{folder / 'core.db'}"
-        return
-    base = postgres_url()
-    if base is None:
-        pytest.skip(SKIP_REASON)
-    async with fresh_pg_schema(base, prefix="core") as url:
-        yield url
+from simulators.seed import generate, seed
+from tests.core.support import Seeded
+from tests.support.core import BACKENDS, READ_SCALE, SeededCores
 
 
 @pytest.fixture(params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def database_url(
+    request: pytest.FixtureRequest, cores: SeededCores, tmp_path: Path
+) -> AsyncIterator[str]:
     """An empty database of each backend, no tables."""
-    async for url in _database(request.param, tmp_path):
+    async with cores.empty(request.param, tmp_path) as url:
         yield url
 
 
@@ -48,31 +35,15 @@ async def core(database_url: str) -> AsyncIterator[CoreAdapter]:
         yield adapter
 
 
-class Seeded:
-    """A seeded core plus the rows the seeder wrote, to compute expectations from."""
-
-    def __init__(self, core: CoreAdapter, summary: SeedSummary, data: SeedData) -> None:
-        self.core = core
-        self.summary = summary
-        self.data = data
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 async def seeded(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, cores: SeededCores, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Seeded]:
-    """A core seeded at ``SCALE``, shared by a module's read-only tests."""
-    async for url in _database(request.param, tmp_path_factory.mktemp("seeded")):
-        async with CoreAdapter(url) as adapter:
-            await adapter.create_schema()
-            summary = await seed(adapter, scale=SCALE)
-            yield Seeded(adapter, summary, generate(SCALE))
-
-
-@pytest.fixture
-def pg_base() -> str:
-    """The test server's base URL; skips the test when none is configured."""
-    base = postgres_url()
-    if base is None:
-        pytest.skip(SKIP_REASON)
-    return base
+    """A core seeded at ``READ_SCALE`` by the seeder itself, shared by a module's read tests."""
+    async with (
+        cores.empty(request.param, tmp_path_factory.mktemp("seeded")) as url,
+        CoreAdapter(url) as adapter,
+    ):
+        await adapter.create_schema()
+        summary = await seed(adapter, scale=READ_SCALE)
+        yield Seeded(adapter, summary, generate(READ_SCALE))

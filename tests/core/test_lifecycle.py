@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters.core import CoreAdapter, create_core_engine
 from adapters.core.tables import customers, orders
 from adapters.errors import BackendTimeout, BackendUnavailable
-from tests.pg import fresh_pg_schema
+from tests.support.core import fresh_pg_schema
 
 SECRET = "s3cret-Pa55word"
 
@@ -70,10 +70,10 @@ async def test_sqlite_in_a_missing_folder_is_backend_unavailable(tmp_path: Path)
 
 
 @pytest.mark.postgres
-async def test_unknown_database_is_backend_unavailable(pg_base: str) -> None:
+async def test_unknown_database_is_backend_unavailable(postgres_url: str) -> None:
     from sqlalchemy.engine import make_url
 
-    url = make_url(pg_base).set(password=SECRET, database="no_such_database_here")
+    url = make_url(postgres_url).set(password=SECRET, database="no_such_database_here")
     async with CoreAdapter(url.render_as_string(hide_password=False)) as core:
         with pytest.raises(BackendUnavailable) as caught:
             await core.ping()
@@ -82,8 +82,11 @@ async def test_unknown_database_is_backend_unavailable(pg_base: str) -> None:
 
 
 @pytest.mark.postgres
-async def test_a_slow_statement_is_a_backend_timeout(pg_base: str) -> None:
-    async with fresh_pg_schema(pg_base) as url, CoreAdapter(url, statement_timeout=0.2) as core:
+async def test_a_slow_statement_is_a_backend_timeout(postgres_url: str) -> None:
+    async with (
+        fresh_pg_schema(postgres_url) as url,
+        CoreAdapter(url, statement_timeout=0.2) as core,
+    ):
         with pytest.raises(BackendTimeout) as caught:
             async with core.transaction() as conn:
                 await conn.execute(text("SELECT pg_sleep(2)"))
@@ -92,9 +95,9 @@ async def test_a_slow_statement_is_a_backend_timeout(pg_base: str) -> None:
 
 
 @pytest.mark.postgres
-async def test_a_url_pinned_to_a_schema_sets_the_search_path(pg_base: str) -> None:
+async def test_a_url_pinned_to_a_schema_sets_the_search_path(postgres_url: str) -> None:
     async with (
-        fresh_pg_schema(pg_base, prefix="pin") as url,
+        fresh_pg_schema(postgres_url, prefix="pin") as url,
         CoreAdapter(url) as core,
         core.engine.connect() as conn,
     ):

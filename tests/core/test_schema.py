@@ -10,8 +10,7 @@ from sqlalchemy import text
 
 from adapters.core import CoreAdapter
 from simulators.seed import generate, seed
-from tests.core.conftest import SCALE
-from tests.pg import fresh_pg_schema
+from tests.support.core import READ_SCALE, fresh_pg_schema
 
 #: A vendored copy of /work/shared/contracts/core_schema.sql, the core's given DDL.
 CONTRACT_DDL = Path(__file__).parent.parent / "fixtures" / "core_schema.sql"
@@ -54,10 +53,10 @@ async def catalog(core: CoreAdapter) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.mark.postgres
-async def test_create_schema_builds_the_catalog_of_the_contract_ddl(pg_base: str) -> None:
+async def test_create_schema_builds_the_catalog_of_the_contract_ddl(postgres_url: str) -> None:
     async with (
-        fresh_pg_schema(pg_base, prefix="ddl") as ddl_url,
-        fresh_pg_schema(pg_base, prefix="ours") as our_url,
+        fresh_pg_schema(postgres_url, prefix="ddl") as ddl_url,
+        fresh_pg_schema(postgres_url, prefix="ours") as our_url,
         CoreAdapter(ddl_url) as from_ddl,
         CoreAdapter(our_url) as from_metadata,
     ):
@@ -70,12 +69,14 @@ async def test_create_schema_builds_the_catalog_of_the_contract_ddl(pg_base: str
 
 
 @pytest.mark.postgres
-async def test_adapter_seeds_and_reads_a_core_built_from_the_contract_ddl(pg_base: str) -> None:
-    async with fresh_pg_schema(pg_base, prefix="ddl") as url, CoreAdapter(url) as core:
+async def test_adapter_seeds_and_reads_a_core_built_from_the_contract_ddl(
+    postgres_url: str,
+) -> None:
+    async with fresh_pg_schema(postgres_url, prefix="ddl") as url, CoreAdapter(url) as core:
         await apply_contract_ddl(core)  # no create_schema: the real core's own tables
         assert await core.missing_schema() == []
-        summary = await seed(core, scale=SCALE)
-        data = generate(SCALE)
+        summary = await seed(core, scale=READ_SCALE)
+        data = generate(READ_SCALE)
 
         assert await core.count_orders() == summary.orders == len(data.orders)
         [customer] = await core.customers_by_account(["C-000001"])

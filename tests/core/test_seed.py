@@ -13,7 +13,7 @@ from adapters.core import CoreAdapter, core_metadata
 from adapters.core.tables import customers, inventory, order_lines, orders
 from simulators import world
 from simulators.seed import SeedError, SeedSummary, generate, seed
-from tests.core.conftest import SCALE
+from tests.support.core import READ_SCALE
 
 
 async def dump(core: CoreAdapter) -> dict[str, list[tuple[Any, ...]]]:
@@ -27,9 +27,9 @@ async def dump(core: CoreAdapter) -> dict[str, list[tuple[Any, ...]]]:
 
 
 async def test_two_seeds_write_identical_rows(core: CoreAdapter) -> None:
-    first = await seed(core, scale=SCALE)
+    first = await seed(core, scale=READ_SCALE)
     rows = await dump(core)
-    second = await seed(core, scale=SCALE, reset=True)
+    second = await seed(core, scale=READ_SCALE, reset=True)
     assert await dump(core) == rows
     assert first == second
     assert first.seconds > 0
@@ -38,11 +38,11 @@ async def test_two_seeds_write_identical_rows(core: CoreAdapter) -> None:
     assert first.order_lines == len(rows["order_lines"])
     assert first.seeded_orders == first.orders
     # The rows are the generator's, which is itself a pure function of the scale.
-    assert len(rows["orders"]) == len(generate(SCALE).orders)
+    assert len(rows["orders"]) == len(generate(READ_SCALE).orders)
 
 
 async def test_seeded_rows_follow_the_shared_world(core: CoreAdapter) -> None:
-    await seed(core, scale=SCALE)
+    await seed(core, scale=READ_SCALE)
     [product] = await core.products_by_sku([world.sku(7)])
     assert product is not None
     assert product.unit_cost == world.unit_cost(world.sku(7))
@@ -63,7 +63,7 @@ async def test_seeded_rows_follow_the_shared_world(core: CoreAdapter) -> None:
 
 
 async def test_inventory_is_consistent_with_placed_orders(core: CoreAdapter) -> None:
-    await seed(core, scale=SCALE)
+    await seed(core, scale=READ_SCALE)
     placed = (
         select(
             order_lines.c.product_id,

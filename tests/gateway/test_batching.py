@@ -6,7 +6,7 @@ import math
 import time
 
 from simulators.runner import Simulators
-from tests.gateway.support import Gateway
+from tests.support.gateway import Gateway
 
 WIDE_QUERY = """
 { customers(first: 50) { edges { node { accountNumber insights { healthScore }

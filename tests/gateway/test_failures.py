@@ -10,8 +10,8 @@ import pytest
 import strawberry
 
 from simulators.runner import Simulators
-from tests.gateway.support import Gateway, running_gateway, settings_for
-from tests.operations import run_operation
+from tests.support.gateway import Gateway, running_gateway, settings_for
+from tests.support.operations import run_operation
 
 JOINED = """
 { customer(accountNumber: "C-000001") { name insights { healthScore }

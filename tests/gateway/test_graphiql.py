@@ -13,9 +13,9 @@ import pytest
 from adapters.core import CoreAdapter
 from gateway.app import create_app
 from simulators.runner import BackgroundServer, Simulators
-from tests.e2e.browser import Chromium, chromium_available, run_query_in_graphiql
-from tests.gateway.support import AUTH_HEADERS, TEST_API_KEY, settings_for
-from tests.pg import seeded_sqlite
+from tests.support.browser import Chromium, chromium_available, run_query_in_graphiql
+from tests.support.core import SeededCores
+from tests.support.gateway import AUTH_HEADERS, TEST_API_KEY, settings_for
 
 pytestmark = [
     pytest.mark.browser,
@@ -65,10 +65,10 @@ def test_demo_link_runs_the_default_query_with_its_key(sqlite_core: str, sims: S
 
 
 async def test_graphiql_subscription_carries_the_headers_tab_key(
-    tmp_path: Path, sims: Simulators
+    cores: SeededCores, tmp_path: Path, sims: Simulators
 ) -> None:
     """A browser cannot set headers on a websocket: the page sends them in connection_init."""
-    core_url = await seeded_sqlite(tmp_path, 0.01)
+    core_url = await cores.sqlite(tmp_path)  # it cancels an order: a core of its own
     async with CoreAdapter(core_url) as core:
         placed = await core.list_orders(first=1, after=None, status="placed", customer_id=None)
     number = placed.items[0].order_number

@@ -9,16 +9,15 @@ import pytest
 
 from gateway.app import create_app
 from simulators.runner import BackgroundServer, Simulators
-from tests.gateway.support import AUTH_HEADERS, settings_for
+from tests.support.gateway import AUTH_HEADERS, served_gateway, settings_for
 
 QUERY = '{ product(sku: "SKU-00001") { sku price { listPrice } } }'
 
 
 @pytest.fixture(scope="module")
 def base_url(sqlite_core: str, sims: Simulators) -> Iterator[str]:
-    app = create_app(settings_for(sqlite_core, sims, max_body_bytes=4096))
-    with BackgroundServer(app) as server:
-        yield server.url
+    with served_gateway(settings_for(sqlite_core, sims, max_body_bytes=4096)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 from schema.money import margin_pct
 from simulators import world
 from simulators.seed import SeedData
-from tests.gateway.support import Gateway
+from tests.support.gateway import Gateway
 
 DONE_MEANS_QUERY = """
 { customers(first: 5) { edges { node { accountNumber name insights { healthScore }

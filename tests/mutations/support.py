@@ -1,4 +1,4 @@
-"""Helpers of the mutation tests: settings, GraphQL documents, direct core reads."""
+"""Helpers of the write tests: settings, direct core reads and writes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text
 
 from adapters.core import CoreAdapter
@@ -14,7 +15,15 @@ from adapters.core.gateway_tables import audit_log, outbox
 from adapters.core.tables import customers, inventory, order_lines, orders, products, warehouses
 from gateway.settings import Settings
 from simulators.runner import Simulators
-from tests.gateway.support import Gateway, settings_for
+from tests.support.gateway import settings_for
+
+#: 20 customers, 10 products, 3 warehouses, 400 orders.
+WRITE_SCALE = 0.02
+#: The orders the seeder writes at ``WRITE_SCALE``: SO-000001 .. SO-000400.
+WRITE_ORDERS = int(20_000 * WRITE_SCALE)
+
+#: For tests of input validation, which never reach a dialect-specific write.
+SQLITE_ONLY = pytest.mark.parametrize("core_url", ["sqlite"], indirect=True)
 
 
 def mutation_settings(core_url: str, sims: Simulators, **overrides: Any) -> Settings:
@@ -27,51 +36,6 @@ def mutation_settings(core_url: str, sims: Simulators, **overrides: Any) -> Sett
         **overrides,
     }
     return settings_for(core_url, sims, **values)
-
-
-CUSTOMER_FIELDS = "accountNumber name email segment creditLimit version"
-ORDER_FIELDS = (
-    "orderNumber status currency version placedAt warehouse { code } "
-    "lines { lineNo quantity unitPrice product { sku } } total"
-)
-ERRORS = "userErrors { field message code }"
-
-CREATE_CUSTOMER = f"""
-mutation($input: CreateCustomerInput!) {{
-  createCustomer(input: $input) {{ customer {{ {CUSTOMER_FIELDS} }} {ERRORS} }}
-}}"""
-UPDATE_CUSTOMER = f"""
-mutation($input: UpdateCustomerInput!) {{
-  updateCustomer(input: $input) {{ customer {{ {CUSTOMER_FIELDS} }} {ERRORS} }}
-}}"""
-CREATE_ORDER = f"""
-mutation($input: CreateOrderInput!) {{
-  createOrder(input: $input) {{ order {{ {ORDER_FIELDS} }} {ERRORS} }}
-}}"""
-PLACE_ORDER = f"""
-mutation($input: PlaceOrderInput!) {{
-  placeOrder(input: $input) {{ order {{ {ORDER_FIELDS} }} {ERRORS} }}
-}}"""
-CANCEL_ORDER = f"""
-mutation($input: OrderNumberInput!) {{
-  cancelOrder(input: $input) {{ order {{ {ORDER_FIELDS} }} {ERRORS} }}
-}}"""
-SHIP_ORDER = f"""
-mutation($input: OrderNumberInput!) {{
-  shipOrder(input: $input) {{ order {{ {ORDER_FIELDS} }} {ERRORS} }}
-}}"""
-
-
-async def mutate(gateway: Gateway, document: str, input: dict[str, Any], **kw: Any) -> Any:
-    """Run a mutation; return its payload (asserting there is no GraphQL error)."""
-    body = await gateway.post(document, {"input": input}, **kw)
-    assert "errors" not in body, body
-    [payload] = body["data"].values()
-    return payload
-
-
-def codes(payload: dict[str, Any]) -> list[tuple[str | None, str]]:
-    return [(error["field"], error["code"]) for error in payload["userErrors"]]
 
 
 async def scalar(core_url: str, statement: Any) -> Any:

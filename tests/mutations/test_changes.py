@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from gateway.writes.changes import ChangeSet
 from simulators import world
-from tests.gateway.support import Gateway
-from tests.mutations.conftest import SQLITE_ONLY
-from tests.mutations.support import (
-    CREATE_ORDER,
-    PLACE_ORDER,
-    UPDATE_CUSTOMER,
-    active_skus,
-    codes,
-    mutate,
-)
+from tests.mutations.support import SQLITE_ONLY, active_skus
+from tests.support.gateway import Gateway
+from tests.support.mutations import CREATE_ORDER, PLACE_ORDER, UPDATE_CUSTOMER, codes, mutate
 
 
 @SQLITE_ONLY

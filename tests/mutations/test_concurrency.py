@@ -8,19 +8,9 @@ from sqlalchemy import select
 
 from adapters.core.tables import inventory
 from simulators import world
-from tests.gateway.support import Gateway
-from tests.mutations.support import (
-    CREATE_ORDER,
-    PLACE_ORDER,
-    active_skus,
-    codes,
-    mutate,
-    outbox_rows,
-    rows,
-    set_credit,
-    set_stock,
-    stock,
-)
+from tests.mutations.support import active_skus, outbox_rows, rows, set_credit, set_stock, stock
+from tests.support.gateway import Gateway
+from tests.support.mutations import CREATE_ORDER, PLACE_ORDER, codes, mutate
 
 WAREHOUSE = "WH-US1"
 RACERS = 20

@@ -7,23 +7,25 @@ from decimal import Decimal
 from simulators import world
 from simulators.pricing import quoted_unit_price
 from simulators.runner import Simulators
-from tests.gateway.support import Gateway
-from tests.mutations.conftest import SQLITE_ONLY
 from tests.mutations.support import (
-    CANCEL_ORDER,
-    CREATE_ORDER,
-    PLACE_ORDER,
-    SHIP_ORDER,
+    SQLITE_ONLY,
     active_skus,
     audit_rows,
-    codes,
     line_prices,
-    mutate,
     order_status,
     outbox_rows,
     set_credit,
     set_stock,
     stock,
+)
+from tests.support.gateway import Gateway
+from tests.support.mutations import (
+    CANCEL_ORDER,
+    CREATE_ORDER,
+    PLACE_ORDER,
+    SHIP_ORDER,
+    codes,
+    mutate,
 )
 
 ACCOUNT = "C-000003"

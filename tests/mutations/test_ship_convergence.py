@@ -10,19 +10,10 @@ import httpx
 
 from simulators import world
 from simulators.runner import Simulators
-from tests.gateway.support import SHIPPING_TOKEN, Gateway
-from tests.mutations.support import (
-    CREATE_ORDER,
-    PLACE_ORDER,
-    SHIP_ORDER,
-    active_skus,
-    codes,
-    execute,
-    mutate,
-    order_status,
-    outbox_rows,
-    stock,
-)
+from tests.mutations.support import active_skus, execute, order_status, outbox_rows, stock
+from tests.support.gateway import Gateway
+from tests.support.mutations import CREATE_ORDER, PLACE_ORDER, SHIP_ORDER, codes, mutate
+from tests.support.simulators import SHIPPING_TOKEN
 
 WAREHOUSE = "WH-AP1"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,17 +19,10 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from simulators import world
 from simulators.runner import BackgroundServer, Simulators
-from tests.gateway.support import AUTH_HEADERS
-from tests.mutations.support import (
-    CREATE_ORDER,
-    PLACE_ORDER,
-    SHIP_ORDER,
-    active_skus,
-    mutation_settings,
-    outbox_rows,
-)
+from tests.mutations.support import active_skus, mutation_settings, outbox_rows
+from tests.support.gateway import AUTH_HEADERS
+from tests.support.mutations import CREATE_ORDER, PLACE_ORDER, SHIP_ORDER
 
-REDIS_ENV = "GATEWAY_TEST_REDIS_URL"
 SUBSCRIPTION = """
 subscription($n: String) {
   orderEvents(orderNumber: $n) { id type orderNumber status order { orderNumber status } }
@@ -129,10 +121,9 @@ async def test_a_subscriber_sees_committed_order_events(core_url: str, sims: Sim
 
 
 @pytest.mark.redis
-async def test_events_cross_instances_through_redis(core_url: str, sims: Simulators) -> None:
-    redis_url = os.environ.get(REDIS_ENV)
-    if not redis_url:
-        pytest.skip(f"{REDIS_ENV} is not set: this test needs a real Redis")
+async def test_events_cross_instances_through_redis(
+    core_url: str, sims: Simulators, redis_url: str
+) -> None:
     channel = f"test-events-{uuid.uuid4().hex}"
     settings = mutation_settings(core_url, sims, redis_url=redis_url, events_channel=channel)
     with ExitStack() as stack:

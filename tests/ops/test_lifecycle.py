@@ -16,23 +16,21 @@ import orjson
 import pytest
 
 from simulators.runner import Simulators
-from tests.gateway.support import AUTH_HEADERS, client_config, running_gateway, settings_for
-from tests.ops.support import (
+from tests.support.cli import free_port, gateway_env, start_server, stop, wait_healthy
+from tests.support.gateway import (
+    AUTH_HEADERS,
     PRICED_QUERY,
-    free_port,
-    gateway_env,
-    sample,
-    series,
-    start_server,
-    stop,
-    wait_healthy,
+    client_config,
+    running_gateway,
+    settings_for,
 )
+from tests.support.metrics import sample, series
 
 
 @pytest.fixture
-def serve_env(ops_core: str, sims: Simulators) -> dict[str, str]:
+def serve_env(sqlite_core: str, sims: Simulators) -> dict[str, str]:
     return gateway_env(
-        ops_core,
+        sqlite_core,
         sims,
         GATEWAY_CLIENTS=orjson.dumps([client_config()]).decode(),
         GATEWAY_SHUTDOWN_GRACE_SECONDS="10",
@@ -88,7 +86,7 @@ def test_sigterm_loses_no_in_flight_request(
         httpx.get(f"{url}/healthz", timeout=1)
 
 
-async def test_sigterm_turns_readiness_off_first(ops_core: str, sims: Simulators) -> None:
+async def test_sigterm_turns_readiness_off_first(sqlite_core: str, sims: Simulators) -> None:
     """In-process: the app's handler runs before the server's (here, a recorder)."""
     seen: list[int] = []
 
@@ -97,7 +95,7 @@ async def test_sigterm_turns_readiness_off_first(ops_core: str, sims: Simulators
 
     previous = signal.signal(signal.SIGTERM, server_handler)
     try:
-        async with running_gateway(settings_for(ops_core, sims)) as gateway:
+        async with running_gateway(settings_for(sqlite_core, sims)) as gateway:
             assert (await gateway.client.get("/readyz")).status_code == 200
             os.kill(os.getpid(), signal.SIGTERM)
             assert seen == [signal.SIGTERM]  # the server still gets the signal
@@ -149,9 +147,9 @@ def test_two_workers_count_every_request(two_workers: str) -> None:
 
 
 async def test_a_running_gateway_keeps_its_start_up_heap_out_of_the_collector(
-    ops_core: str, sims: Simulators
+    sqlite_core: str, sims: Simulators
 ) -> None:
-    async with running_gateway(settings_for(ops_core, sims, gc_gen0_threshold=9_000)):
+    async with running_gateway(settings_for(sqlite_core, sims, gc_gen0_threshold=9_000)):
         frozen_while_running = gc.get_freeze_count()
         threshold_while_running = gc.get_threshold()[0]
     assert frozen_while_running > 10_000

@@ -9,8 +9,8 @@ import pytest
 
 from gateway.observability.logs import JsonFormatter, configure_logging, formatter_for, log_format
 from simulators.runner import Simulators
-from tests.gateway.support import TEST_CLIENT_ID, running_gateway, settings_for
-from tests.ops.support import PRICED_QUERY
+from tests.support.gateway import PRICED_QUERY, TEST_CLIENT_ID, running_gateway, settings_for
+from tests.support.simulators import PRICING_TOKEN
 
 
 def access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -18,10 +18,10 @@ def access_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 async def test_one_line_per_request_with_its_figures(
-    ops_core: str, sims: Simulators, caplog: pytest.LogCaptureFixture
+    sqlite_core: str, sims: Simulators, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="gateway.access")
-    async with running_gateway(settings_for(ops_core, sims, cache_enabled=False)) as gateway:
+    async with running_gateway(settings_for(sqlite_core, sims, cache_enabled=False)) as gateway:
         response = await gateway.client.post(
             "/graphql", json={"query": PRICED_QUERY}, headers={"x-request-id": "ops-log-1"}
         )
@@ -44,23 +44,23 @@ async def test_one_line_per_request_with_its_figures(
 
 
 async def test_errors_are_listed_by_code(
-    ops_core: str, sims: Simulators, caplog: pytest.LogCaptureFixture
+    sqlite_core: str, sims: Simulators, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="gateway.access")
     sims.pricing.state.configure(failure_rate=1.0, failure_status=503)
-    async with running_gateway(settings_for(ops_core, sims, cache_enabled=False)) as gateway:
+    async with running_gateway(settings_for(sqlite_core, sims, cache_enabled=False)) as gateway:
         await gateway.client.post("/graphql", json={"query": PRICED_QUERY})
     (record,) = access_records(caplog)
     line = orjson.loads(JsonFormatter().format(record))
     assert line["errors"] == ["UPSTREAM_UNAVAILABLE"]
     assert line["backend_errors"] >= 1
     # No credential reaches the log line.
-    assert "gw-test-pricing-token" not in JsonFormatter().format(record)
+    assert PRICING_TOKEN not in JsonFormatter().format(record)
 
 
-def test_format_follows_the_environment(ops_core: str, sims: Simulators) -> None:
-    production = settings_for(ops_core, sims, env="production")
-    development = settings_for(ops_core, sims)
+def test_format_follows_the_environment(sqlite_core: str, sims: Simulators) -> None:
+    production = settings_for(sqlite_core, sims, env="production")
+    development = settings_for(sqlite_core, sims)
     assert log_format(production) == "json"
     assert isinstance(formatter_for(production), JsonFormatter)
     assert log_format(development) == "text"
@@ -82,11 +82,11 @@ def test_format_follows_the_environment(ops_core: str, sims: Simulators) -> None
         )
     )
     assert with_ids.endswith("POST /graphql 200 [request=ops-text-1 client=erp-portal]")
-    assert log_format(settings_for(ops_core, sims, log_format="json")) == "json"
+    assert log_format(settings_for(sqlite_core, sims, log_format="json")) == "json"
 
 
 def test_configure_logging_writes_json_lines_to_stderr(
-    ops_core: str, sims: Simulators, capsys: pytest.CaptureFixture[str]
+    sqlite_core: str, sims: Simulators, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
@@ -94,7 +94,7 @@ def test_configure_logging_writes_json_lines_to_stderr(
     uvicorn_saved = (uvicorn_error.handlers[:], uvicorn_error.propagate, uvicorn_error.level)
     httpx_level = logging.getLogger("httpx").level
     try:
-        configure_logging(settings_for(ops_core, sims, env="production", log_level="info"))
+        configure_logging(settings_for(sqlite_core, sims, env="production", log_level="info"))
         logging.getLogger("gateway.access").info(
             "POST /graphql 200", extra={"request_id": "ops-json-1", "backend_calls": 3}
         )

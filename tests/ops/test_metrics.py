@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,14 +12,20 @@ from adapters.core import CoreAdapter
 from adapters.core.gateway_tables import ensure_gateway_tables, outbox
 from gateway.observability import metrics
 from simulators.runner import Simulators
-from tests.gateway.support import TEST_CLIENT_ID, Gateway, running_gateway, settings_for
-from tests.ops.support import sample
+from tests.support.gateway import (
+    TEST_CLIENT_ID,
+    Gateway,
+    GatewayFactory,
+    running_gateway,
+    settings_for,
+)
+from tests.support.metrics import sample
 
 
 @pytest.fixture
-async def gateway(ops_core: str, sims: Simulators) -> AsyncIterator[Gateway]:
-    async with running_gateway(settings_for(ops_core, sims, cache_enabled=False)) as running:
-        yield running
+async def gateway(gateway_factory: GatewayFactory, sqlite_core: str, sims: Simulators) -> Gateway:
+    """The gateway with the bolt-on cache off: every read shows as a backend call."""
+    return await gateway_factory(settings_for(sqlite_core, sims, cache_enabled=False))
 
 
 async def scrape(gateway: Gateway) -> str:
@@ -116,9 +121,11 @@ async def test_hooks_for_the_other_layers(gateway: Gateway) -> None:
         metrics.set_circuit_state(service, "ajar")
 
 
-async def test_rate_limited_requests_are_counted_by_client(ops_core: str, sims: Simulators) -> None:
+async def test_rate_limited_requests_are_counted_by_client(
+    sqlite_core: str, sims: Simulators
+) -> None:
     settings = settings_for(
-        ops_core, sims, cache_enabled=False, rate_limit_burst=1, rate_limit_per_second=0.001
+        sqlite_core, sims, cache_enabled=False, rate_limit_burst=1, rate_limit_per_second=0.001
     )
     name = unique("OpsLimited")
     query = f'query {name} {{ product(sku: "SKU-00001") {{ sku }} }}'
@@ -136,9 +143,9 @@ async def test_rate_limited_requests_are_counted_by_client(ops_core: str, sims: 
     assert sample(text, "gateway_requests_total", operation=name, outcome="ok") == 3 - len(refused)
 
 
-async def test_circuit_state_follows_the_breaker(ops_core: str, sims: Simulators) -> None:
+async def test_circuit_state_follows_the_breaker(sqlite_core: str, sims: Simulators) -> None:
     settings = settings_for(
-        ops_core, sims, cache_enabled=False, retry_attempts=1, breaker_failure_threshold=2
+        sqlite_core, sims, cache_enabled=False, retry_attempts=1, breaker_failure_threshold=2
     )
     async with running_gateway(settings) as gateway:
         # Published from the start: closed.
@@ -190,7 +197,7 @@ async def test_outbox_figures_are_read_at_scrape_time(
     assert 119 <= sample(text, "gateway_outbox_oldest_pending_age_seconds") < 180
 
 
-async def test_metrics_can_be_turned_off(ops_core: str, sims: Simulators) -> None:
-    settings = settings_for(ops_core, sims, metrics_enabled=False, cache_enabled=False)
+async def test_metrics_can_be_turned_off(sqlite_core: str, sims: Simulators) -> None:
+    settings = settings_for(sqlite_core, sims, metrics_enabled=False, cache_enabled=False)
     async with running_gateway(settings) as gateway:
         assert (await gateway.client.get("/metrics")).status_code == 404

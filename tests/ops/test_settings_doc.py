@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from gateway.cli.main import app
 from gateway.cli.settings_doc import DOC_PATH, render, write
 from gateway.settings import Settings
-from tests.ops.support import REPO
+from tests.support.cli import REPO
 
 
 def test_committed_reference_matches_the_settings() -> None:

@@ -12,16 +12,16 @@ from opentelemetry.trace import SpanKind
 
 from gateway.observability.tracing import TracingUnavailable, build_tracer_provider
 from simulators.runner import Simulators
-from tests.gateway.support import running_gateway, settings_for
-from tests.ops.support import PRICED_QUERY, sample
+from tests.support.gateway import PRICED_QUERY, running_gateway, settings_for
+from tests.support.metrics import sample
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 
 
-async def test_spans_and_propagated_traceparent(ops_core: str, sims: Simulators) -> None:
+async def test_spans_and_propagated_traceparent(sqlite_core: str, sims: Simulators) -> None:
     settings = settings_for(
-        ops_core, sims, tracing_enabled=True, tracing_exporter="none", cache_enabled=False
+        sqlite_core, sims, tracing_enabled=True, tracing_exporter="none", cache_enabled=False
     )
     exporter = InMemorySpanExporter()
     async with running_gateway(settings) as gateway:
@@ -65,9 +65,9 @@ async def test_spans_and_propagated_traceparent(ops_core: str, sims: Simulators)
 
 
 async def test_without_tracing_only_the_request_id_is_forwarded(
-    ops_core: str, sims: Simulators
+    sqlite_core: str, sims: Simulators
 ) -> None:
-    settings = settings_for(ops_core, sims, cache_enabled=False)
+    settings = settings_for(sqlite_core, sims, cache_enabled=False)
     async with running_gateway(settings) as gateway:
         assert gateway.app.state.tracer_provider is None
         response = await gateway.client.post(
@@ -82,14 +82,14 @@ async def test_without_tracing_only_the_request_id_is_forwarded(
     assert call.request_id == response.headers["x-request-id"]
 
 
-def test_exporter_choice(ops_core: str, sims: Simulators) -> None:
-    assert build_tracer_provider(settings_for(ops_core, sims)) is None  # off by default
+def test_exporter_choice(sqlite_core: str, sims: Simulators) -> None:
+    assert build_tracer_provider(settings_for(sqlite_core, sims)) is None  # off by default
     console = build_tracer_provider(
-        settings_for(ops_core, sims, tracing_enabled=True, tracing_exporter="console")
+        settings_for(sqlite_core, sims, tracing_enabled=True, tracing_exporter="console")
     )
     assert console is not None
     console.shutdown()
-    otlp_settings = settings_for(ops_core, sims, tracing_enabled=True, tracing_exporter="otlp")
+    otlp_settings = settings_for(sqlite_core, sims, tracing_enabled=True, tracing_exporter="otlp")
     if not _otlp_installed():
         with pytest.raises(TracingUnavailable, match=r"boltgate\[otlp\]"):
             build_tracer_provider(otlp_settings)
@@ -107,9 +107,9 @@ def _otlp_installed() -> bool:
 
 
 @pytest.mark.postgres
-async def test_postgres_queries_are_spans_and_metrics(ops_pg_core: str, sims: Simulators) -> None:
+async def test_postgres_queries_are_spans_and_metrics(postgres_core: str, sims: Simulators) -> None:
     settings = settings_for(
-        ops_pg_core, sims, tracing_enabled=True, tracing_exporter="none", cache_enabled=False
+        postgres_core, sims, tracing_enabled=True, tracing_exporter="none", cache_enabled=False
     )
     exporter = InMemorySpanExporter()
     async with running_gateway(settings) as gateway:

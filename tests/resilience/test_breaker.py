@@ -13,7 +13,7 @@ from adapters.resilience import CircuitBreaker, CircuitState, RetryPolicy
 from gateway.backends import Backends
 from gateway.http.health import readiness
 from simulators.runner import Simulators
-from tests.resilience.support import pricing, resilience, settings_for
+from tests.support.bolt_ons import backend_settings, pricing, resilience
 
 NO_RETRY = RetryPolicy(attempts=1)
 
@@ -127,7 +127,7 @@ async def test_half_open_lets_one_probe_through_at_a_time(sims: Simulators) -> N
 
 async def test_readyz_shows_each_circuit(sims: Simulators, tmp_path: Path) -> None:
     seen: list[tuple[str, str]] = []
-    settings = settings_for(
+    settings = backend_settings(
         tmp_path, sims, retry_attempts=1, breaker_failure_threshold=2, breaker_reset_timeout=30
     )
     backends = Backends.from_settings(

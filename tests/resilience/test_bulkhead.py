@@ -13,7 +13,7 @@ from adapters.resilience import Bulkhead, RetryPolicy
 from gateway.backends import Backends
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
-from tests.resilience.support import pricing, resilience, settings_for
+from tests.support.bolt_ons import backend_settings, pricing, resilience
 
 
 async def test_concurrent_calls_never_exceed_the_limit(sims: Simulators) -> None:
@@ -48,7 +48,7 @@ async def test_a_hanging_bolt_on_does_not_slow_reads_of_another(
     sims: Simulators, tmp_path: Path
 ) -> None:
     """Pricing hangs under load; shipment reads (another bolt-on) stay as fast as alone."""
-    settings = settings_for(
+    settings = backend_settings(
         tmp_path,
         sims,
         pricing_timeout=1.0,

@@ -12,7 +12,7 @@ from adapters.errors import BackendRejected, BackendUnavailable
 from adapters.pricing import PricingAdapter
 from adapters.resilience import RetryPolicy
 from simulators.runner import Simulators
-from tests.resilience.support import CountingTransport, crm, pricing, resilience, shipping
+from tests.support.bolt_ons import CountingTransport, crm, pricing, resilience, shipping
 
 EVENT = {
     "type": "customer.updated",

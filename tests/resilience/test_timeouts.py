@@ -13,7 +13,7 @@ from adapters.errors import BackendTimeout
 from adapters.pricing import PricingAdapter
 from adapters.resilience import RetryPolicy
 from simulators.runner import Simulators
-from tests.resilience.support import pricing, resilience
+from tests.support.bolt_ons import pricing, resilience
 
 
 async def test_a_hanging_backend_costs_at_most_the_total_budget(sims: Simulators) -> None:

@@ -10,7 +10,7 @@ from gateway.limits.cost import BOLT_ON_FIELDS, CostModel, operation_cost
 from gateway.settings import Settings
 from schema import build_schema
 from simulators.runner import Simulators
-from tests.gateway.support import Gateway
+from tests.support.gateway import Gateway
 
 BOMB = """{ customers(first: 100) { edges { node {
   orders(first: 100) { edges { node { lines { product { price { listPrice } } } } } }

@@ -8,8 +8,7 @@ import httpx
 
 from gateway.limits.rate import MemoryRateLimiter, RedisRateLimiter
 from simulators.runner import Simulators
-from tests.gateway.support import client_config, running_gateway, settings_for
-from tests.security.conftest import bare_client
+from tests.support.gateway import bare_client, client_config, running_gateway, settings_for
 
 #: costs 1 + 10 (warehouses is a list without `first`: the list estimate) = 11.
 QUERY = {"query": "{ warehouses { code } }"}
@@ -56,10 +55,10 @@ async def test_memory_bucket_refills() -> None:
     assert (await limiter.take("a", 5)).allowed
 
 
-async def test_redis_bucket_is_atomic_and_refills(redis_url: str, fresh_prefix: str) -> None:
+async def test_redis_bucket_is_atomic_and_refills(redis_url: str, namespace: str) -> None:
     # 20 per second: a refill of 10 takes 0.5 s, longer than the burst below even on a
     # loaded machine, so the count of allowed takes depends on atomicity alone.
-    limiter = RedisRateLimiter(redis_url, burst=100, per_second=20.0, prefix=fresh_prefix)
+    limiter = RedisRateLimiter(redis_url, burst=100, per_second=20.0, prefix=f"{namespace}:")
     try:
         # 20 concurrent takes of 10 from 100: exactly 10 pass (the script is atomic).
         decisions = await asyncio.gather(*(limiter.take("a", 10) for _ in range(20)))
@@ -73,14 +72,14 @@ async def test_redis_bucket_is_atomic_and_refills(redis_url: str, fresh_prefix: 
 
 
 async def test_two_instances_share_one_budget_in_redis(
-    sqlite_core: str, sims: Simulators, redis_url: str, fresh_prefix: str
+    sqlite_core: str, sims: Simulators, redis_url: str, namespace: str
 ) -> None:
     settings = settings_for(
         sqlite_core,
         sims,
         redis_url=redis_url,
-        rate_limit_key_prefix=fresh_prefix,
-        apq_key_prefix=fresh_prefix + "apq:",
+        rate_limit_key_prefix=f"{namespace}:",
+        apq_key_prefix=f"{namespace}:apq:",
         rate_limit_burst=50,
         rate_limit_per_second=0.01,  # no refill to speak of during the test
     )

@@ -1,13 +1,11 @@
-"""Helpers of the resilience and cache tests: adapters and settings aimed at the simulators."""
+"""Bolt-on adapters and backend settings aimed at the test simulators (fast retries)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from adapters.crm import CrmAdapter
 from adapters.pricing import PricingAdapter
@@ -15,10 +13,7 @@ from adapters.resilience import Bulkhead, CircuitBreaker, Resilience, RetryPolic
 from adapters.shipping import ShippingAdapter
 from gateway.settings import Settings
 from simulators.runner import Simulators
-
-PRICING_TOKEN = "res-test-pricing-token"
-CRM_API_KEY = "res-test-crm-key"
-SHIPPING_TOKEN = "res-test-shipping-token"
+from tests.support.simulators import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
 
 #: Fast retries, so a test of three attempts takes milliseconds.
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.005, max_retry_after=2.0)
@@ -58,7 +53,7 @@ def shipping(sims: Simulators, res: Resilience | None = None, **options: Any) ->
     )
 
 
-def settings_for(tmp_path: Path, sims: Simulators, **overrides: Any) -> Settings:
+def backend_settings(tmp_path: Path, sims: Simulators, **overrides: Any) -> Settings:
     """Settings aimed at the simulators, with an (empty) SQLite core in ``tmp_path``."""
     values: dict[str, Any] = {
         "core_database_url": f"sqlite+aiosqlite:///{tmp_path / 'core.db'}",
@@ -88,23 +83,3 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-@pytest.fixture(scope="session")
-def sims() -> Iterator[Simulators]:
-    """The three simulators for the session (imported by the cache and resilience conftests)."""
-    with Simulators.start_in_thread(
-        pricing_token=PRICING_TOKEN,
-        crm_api_key=CRM_API_KEY,
-        shipping_token=SHIPPING_TOKEN,
-        seeded_orders=200,
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_simulators(sims: Simulators) -> Iterator[None]:
-    sims.reset()
-    yield
-    # A hang left on would hold the next test's calls; reset releases it.
-    sims.reset()

@@ -1,4 +1,4 @@
-"""Helpers of the ops tests: Prometheus text parsing, free ports, the CLI as a subprocess."""
+"""The ``gateway`` command as a subprocess, as an operator runs it: environment, start, stop."""
 
 from __future__ import annotations
 
@@ -12,34 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from simulators.runner import Simulators
-from tests.gateway.support import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
+from tests.support.simulators import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
-
-PRICED_QUERY = """query OpsPriced { product(sku: "SKU-00001") { sku price { listPrice } } }"""
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of the sample ``name`` whose labels include ``labels`` (0 when absent)."""
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for item in family.samples:
-            if item.name == name and all(item.labels.get(k) == v for k, v in labels.items()):
-                total += item.value
-    return total
-
-
-def series(text: str, name: str) -> list[dict[str, str]]:
-    """The label sets of every sample called ``name``."""
-    return [
-        dict(item.labels)
-        for family in text_string_to_metric_families(text)
-        for item in family.samples
-        if item.name == name
-    ]
 
 
 def free_port() -> int:
@@ -124,8 +101,3 @@ def stop(process: subprocess.Popen[Any], timeout: float = 15) -> int:
         process.kill()
         process.wait(5)
         raise
-
-
-def redis_url() -> str | None:
-    """The test Redis, when ``GATEWAY_TEST_REDIS_URL`` names one."""
-    return os.environ.get("GATEWAY_TEST_REDIS_URL") or None

@@ -1,9 +1,9 @@
-"""Helpers shared by the gateway tests: a running app and a GraphQL client for it."""
+"""A gateway under test: settings aimed at the simulators, the app running, a client for it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,15 +14,16 @@ from gateway.app import create_app
 from gateway.backends import Backends
 from gateway.security.clients import ALL_SCOPES, hash_key
 from gateway.settings import Settings
-from simulators.runner import Simulators
+from simulators.runner import BackgroundServer, Simulators
+from tests.support.simulators import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
 
-PRICING_TOKEN = "gw-test-pricing-token"
-CRM_API_KEY = "gw-test-crm-key"
-SHIPPING_TOKEN = "gw-test-shipping-token"
 #: The API key of the test client that ``settings_for`` configures with every scope.
 TEST_CLIENT_ID = "test-client"
 TEST_API_KEY = "gwk_test-client-key-with-every-scope"
 AUTH_HEADERS = {"X-Api-Key": TEST_API_KEY}
+
+#: A query that calls Pricing once.
+PRICED_QUERY = """query OpsPriced { product(sku: "SKU-00001") { sku price { listPrice } } }"""
 
 
 def client_config(**overrides: Any) -> dict[str, Any]:
@@ -90,3 +91,37 @@ async def running_gateway(settings: Settings) -> AsyncIterator[Gateway]:
             transport=transport, base_url="http://gateway", headers=AUTH_HEADERS
         ) as client:
             yield Gateway(app=app, client=client, settings=settings)
+
+
+@contextmanager
+def served_gateway(settings: Settings) -> Iterator[str]:
+    """Build the app and serve it with uvicorn on a loopback port; yield its base URL."""
+    with BackgroundServer(create_app(settings)) as server:
+        yield server.url
+
+
+def bare_client(gateway: Gateway, **headers: str) -> httpx.AsyncClient:
+    """An in-process client of a running gateway that sends no key unless given one."""
+    transport = httpx.ASGITransport(app=gateway.app)
+    return httpx.AsyncClient(transport=transport, base_url="http://gateway", headers=headers)
+
+
+class GatewayFactory:
+    """The ``gateway_factory`` fixture: gateways built from settings, stopped when the test ends.
+
+    Example:
+        >>> gateway = await gateway_factory(settings_for(core_url, sims, env="production"))
+        >>> body = await gateway.post("{ warehouses { code } }")
+        >>> url = gateway_factory.served(settings_for(core_url, sims))  # uvicorn, loopback
+    """
+
+    def __init__(self, stack: AsyncExitStack) -> None:
+        self._stack = stack
+
+    async def __call__(self, settings: Settings) -> Gateway:
+        """The app with its lifespan running and an in-process client (``running_gateway``)."""
+        return await self._stack.enter_async_context(running_gateway(settings))
+
+    def served(self, settings: Settings) -> str:
+        """The app served on a loopback port (``served_gateway``); returns its base URL."""
+        return self._stack.enter_context(served_gateway(settings))
