@@ -14,7 +14,7 @@ import pytest
 
 from adapters.core import CoreAdapter
 from simulators.seed import generate, seed
-from tests.core.support import Seeded
+from tests.adapters.core.support import Seeded
 from tests.support.core import BACKENDS, READ_SCALE, SeededCores
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gateway.caching.bolt_on import PRICES, BoltOnCache, CachePolicy, MemoryStorage
 from simulators.runner import Simulators
-from tests.cache.support import SKUS, cached_backends, prices
+from tests.caching.support import SKUS, cached_backends, prices
 
 
 async def test_200_concurrent_cold_requests_make_one_pricing_call(

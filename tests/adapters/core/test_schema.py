@@ -13,7 +13,7 @@ from simulators.seed import generate, seed
 from tests.support.core import READ_SCALE, fresh_pg_schema
 
 #: A vendored copy of /work/shared/contracts/core_schema.sql, the core's given DDL.
-CONTRACT_DDL = Path(__file__).parent.parent / "fixtures" / "core_schema.sql"
+CONTRACT_DDL = Path(__file__).parents[2] / "fixtures" / "core_schema.sql"
 TABLES = ["customers", "products", "warehouses", "inventory", "orders", "order_lines"]
 
 

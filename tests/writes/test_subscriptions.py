@@ -19,9 +19,9 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from simulators import world
 from simulators.runner import BackgroundServer, Simulators
-from tests.mutations.support import active_skus, mutation_settings, outbox_rows
 from tests.support.gateway import AUTH_HEADERS
 from tests.support.mutations import CREATE_ORDER, PLACE_ORDER, SHIP_ORDER
+from tests.writes.support import active_skus, mutation_settings, outbox_rows
 
 SUBSCRIPTION = """
 subscription($n: String) {

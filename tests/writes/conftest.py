@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from simulators.runner import Simulators
-from tests.mutations.support import WRITE_ORDERS, WRITE_SCALE, mutation_settings
 from tests.support.core import BACKENDS, SeededCores
 from tests.support.gateway import Gateway, GatewayFactory
 from tests.support.simulators import StartSimulators
+from tests.writes.support import WRITE_ORDERS, WRITE_SCALE, mutation_settings
 
 
 @pytest.fixture

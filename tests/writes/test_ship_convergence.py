@@ -10,10 +10,10 @@ import httpx
 
 from simulators import world
 from simulators.runner import Simulators
-from tests.mutations.support import active_skus, execute, order_status, outbox_rows, stock
 from tests.support.gateway import Gateway
 from tests.support.mutations import CREATE_ORDER, PLACE_ORDER, SHIP_ORDER, codes, mutate
 from tests.support.simulators import SHIPPING_TOKEN
+from tests.writes.support import active_skus, execute, order_status, outbox_rows, stock
 
 WAREHOUSE = "WH-AP1"
 

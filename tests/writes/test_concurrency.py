@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from adapters.core.tables import inventory
 from simulators import world
-from tests.mutations.support import active_skus, outbox_rows, rows, set_credit, set_stock, stock
 from tests.support.gateway import Gateway
 from tests.support.mutations import CREATE_ORDER, PLACE_ORDER, codes, mutate
+from tests.writes.support import active_skus, outbox_rows, rows, set_credit, set_stock, stock
 
 WAREHOUSE = "WH-US1"
 RACERS = 20

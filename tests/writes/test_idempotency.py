@@ -9,9 +9,9 @@ from adapters.core.gateway_tables import idempotency_keys
 from adapters.core.tables import customers
 from gateway.security.clients import hash_key
 from simulators.runner import Simulators
-from tests.mutations.support import SQLITE_ONLY, audit_rows, count, mutation_settings
 from tests.support.gateway import Gateway, client_config, running_gateway
 from tests.support.mutations import CREATE_CUSTOMER
+from tests.writes.support import SQLITE_ONLY, audit_rows, count, mutation_settings
 
 NEW = {"name": "Idem Potent Ltd", "email": None, "segment": "SMB", "creditLimit": "100.00"}
 OTHER_KEY = "gwk_second-client-key"

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from gateway.caching.bolt_on import RedisStorage
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
-from tests.cache.support import SKUS, cache_of, cached_backends, prices, ship
+from tests.caching.support import SKUS, cache_of, cached_backends, prices, ship
 from tests.support.simulators import PRICING_TOKEN
 
 pytestmark = pytest.mark.redis

@@ -1,4 +1,4 @@
-"""Helpers of the cache tests."""
+"""Helpers of the caching tests: backends with a cache, batched price loads, a shipment."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from gateway.writes.changes import ChangeSet
 from simulators import world
-from tests.mutations.support import SQLITE_ONLY, active_skus
 from tests.support.gateway import Gateway
 from tests.support.mutations import CREATE_ORDER, PLACE_ORDER, UPDATE_CUSTOMER, codes, mutate
+from tests.writes.support import SQLITE_ONLY, active_skus
 
 
 @SQLITE_ONLY

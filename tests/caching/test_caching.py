@@ -13,7 +13,7 @@ from adapters.errors import BackendUnavailable
 from gateway.caching.bolt_on import PRICES, SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
-from tests.cache.support import SKUS, cache_of, cached_backends, prices
+from tests.caching.support import SKUS, cache_of, cached_backends, prices
 from tests.support.simulators import PRICING_TOKEN
 
 

@@ -17,10 +17,10 @@ from gateway.cli.main import app as cli
 from gateway.writes.outbox import OutboxDispatcher, outbox_stats, replay_failed
 from simulators.runner import Simulators
 from simulators.seed import seed
-from tests.mutations.support import SQLITE_ONLY, eventually, mutation_settings, outbox_rows, rows
 from tests.support.gateway import Gateway, running_gateway
 from tests.support.mutations import CREATE_CUSTOMER, UPDATE_CUSTOMER, mutate
 from tests.support.simulators import CRM_API_KEY
+from tests.writes.support import SQLITE_ONLY, eventually, mutation_settings, outbox_rows, rows
 
 NEW = {"name": "Outbox Traders", "email": "o@example.com", "segment": "MID_MARKET",
        "creditLimit": "5000.00"}  # fmt: skip

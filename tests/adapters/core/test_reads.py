@@ -14,7 +14,7 @@ from sqlalchemy import insert
 from adapters.core import CoreAdapter
 from adapters.core.tables import customers
 from adapters.records import OrderRecord, Page
-from tests.core.support import Seeded
+from tests.adapters.core.support import Seeded
 
 T = TypeVar("T")
 

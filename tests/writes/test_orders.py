@@ -7,7 +7,16 @@ from decimal import Decimal
 from simulators import world
 from simulators.pricing import quoted_unit_price
 from simulators.runner import Simulators
-from tests.mutations.support import (
+from tests.support.gateway import Gateway
+from tests.support.mutations import (
+    CANCEL_ORDER,
+    CREATE_ORDER,
+    PLACE_ORDER,
+    SHIP_ORDER,
+    codes,
+    mutate,
+)
+from tests.writes.support import (
     SQLITE_ONLY,
     active_skus,
     audit_rows,
@@ -17,15 +26,6 @@ from tests.mutations.support import (
     set_credit,
     set_stock,
     stock,
-)
-from tests.support.gateway import Gateway
-from tests.support.mutations import (
-    CANCEL_ORDER,
-    CREATE_ORDER,
-    PLACE_ORDER,
-    SHIP_ORDER,
-    codes,
-    mutate,
 )
 
 ACCOUNT = "C-000003"

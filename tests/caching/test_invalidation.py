@@ -9,7 +9,7 @@ from pathlib import Path
 from gateway.caching.bolt_on import SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
 from gateway.loaders import Loaders
 from simulators.runner import Simulators
-from tests.cache.support import SKUS, cache_of, cached_backends, prices, ship
+from tests.caching.support import SKUS, cache_of, cached_backends, prices, ship
 
 
 async def test_shipping_an_order_invalidates_its_cached_shipment_only(

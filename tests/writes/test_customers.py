@@ -6,9 +6,9 @@ import asyncio
 from decimal import Decimal
 
 from adapters.core.tables import customers
-from tests.mutations.support import SQLITE_ONLY, audit_rows, count, first_customer, outbox_rows
 from tests.support.gateway import TEST_CLIENT_ID, Gateway
 from tests.support.mutations import CREATE_CUSTOMER, UPDATE_CUSTOMER, codes, mutate
+from tests.writes.support import SQLITE_ONLY, audit_rows, count, first_customer, outbox_rows
 
 NEW = {"name": "Nimbus Freight BV", "email": "ap@nimbus.example", "segment": "SMB",
        "creditLimit": "25000.50"}  # fmt: skip
