@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,38 +13,24 @@ from adapters.pricing import PricingAdapter
 from adapters.shipping import ShippingAdapter
 from simulators import world
 from simulators.runner import Simulators
-
-PRICING, CRM, SHIPPING = "adapter-pricing", "adapter-crm", "adapter-shipping"
-
-
-@pytest.fixture(scope="module")
-def sims() -> Iterator[Simulators]:
-    with Simulators.start_in_thread(
-        pricing_token=PRICING, crm_api_key=CRM, shipping_token=SHIPPING, seeded_orders=300
-    ) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _reset(sims: Simulators) -> None:
-    sims.reset()
+from tests.support.simulators import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
 
 
 @pytest.fixture
 async def pricing(sims: Simulators) -> AsyncIterator[PricingAdapter]:
-    async with PricingAdapter(sims.pricing.url, token=PRICING, timeout=1.0) as adapter:
+    async with PricingAdapter(sims.pricing.url, token=PRICING_TOKEN, timeout=1.0) as adapter:
         yield adapter
 
 
 @pytest.fixture
 async def crm(sims: Simulators) -> AsyncIterator[CrmAdapter]:
-    async with CrmAdapter(sims.crm.url, api_key=CRM, concurrency=4, timeout=1.0) as adapter:
+    async with CrmAdapter(sims.crm.url, api_key=CRM_API_KEY, concurrency=4, timeout=1.0) as adapter:
         yield adapter
 
 
 @pytest.fixture
 async def shipping(sims: Simulators) -> AsyncIterator[ShippingAdapter]:
-    async with ShippingAdapter(sims.shipping.url, token=SHIPPING, timeout=1.0) as adapter:
+    async with ShippingAdapter(sims.shipping.url, token=SHIPPING_TOKEN, timeout=1.0) as adapter:
         yield adapter
 
 
@@ -107,12 +93,12 @@ async def test_status_codes_map_to_the_error_tree(sims: Simulators) -> None:
             await bad.prices(["SKU-00001"])
     assert rejected.value.extensions == {"code": "UPSTREAM_REJECTED", "service": "pricing"}
     assert "wrong" not in str(rejected.value)
-    async with ShippingAdapter(sims.shipping.url, token=SHIPPING) as shipping:
+    async with ShippingAdapter(sims.shipping.url, token=SHIPPING_TOKEN) as shipping:
         assert await shipping.tracking_events("SH-nope") is None
         with pytest.raises(BackendNotFound):
             await shipping.request("GET", "/v1/nowhere", operation="test")
     sims.pricing.state.configure(failure_rate=1.0, failure_status=429)
-    async with PricingAdapter(sims.pricing.url, token=PRICING) as pricing:
+    async with PricingAdapter(sims.pricing.url, token=PRICING_TOKEN) as pricing:
         with pytest.raises(BackendUnavailable) as limited:
             await pricing.prices(["SKU-00001"])
     assert limited.value.status == 429
@@ -121,14 +107,14 @@ async def test_status_codes_map_to_the_error_tree(sims: Simulators) -> None:
 
 async def test_timeout_is_its_own_code(sims: Simulators) -> None:
     sims.shipping.state.hang = True
-    async with ShippingAdapter(sims.shipping.url, token=SHIPPING, timeout=0.2) as shipping:
+    async with ShippingAdapter(sims.shipping.url, token=SHIPPING_TOKEN, timeout=0.2) as shipping:
         with pytest.raises(BackendTimeout) as caught:
             await shipping.shipments(["SO-000001"])
     assert caught.value.extensions == {"code": "UPSTREAM_TIMEOUT", "service": "shipping"}
 
 
 async def test_closed_adapter_is_unavailable_not_a_crash(sims: Simulators) -> None:
-    adapter = PricingAdapter(sims.pricing.url, token=PRICING)
+    adapter = PricingAdapter(sims.pricing.url, token=PRICING_TOKEN)
     with pytest.raises(BackendUnavailable, match="closed"):
         await adapter.prices(["SKU-00001"])
 
@@ -144,7 +130,9 @@ async def test_observers_and_forwarded_headers(sims: Simulators) -> None:
         {"X-Request-ID": "req-42", "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
     )
     try:
-        async with PricingAdapter(sims.pricing.url, token=PRICING, observers=[Recorder()]) as p:
+        async with PricingAdapter(
+            sims.pricing.url, token=PRICING_TOKEN, observers=[Recorder()]
+        ) as p:
             await p.prices(["SKU-00001"])
     finally:
         outgoing_headers.reset(token)

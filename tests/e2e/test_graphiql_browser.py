@@ -3,7 +3,7 @@
 The app here is the smallest one that uses ``gateway.http.graphiql``: strawberry's
 view (``OfflineGraphQL``) on ``/graphql`` for HTTP and websockets, plus the
 vendored assets. It is served by uvicorn on loopback and driven with
-Debian's headless Chromium (``tests/e2e/browser.py``).
+Debian's headless Chromium (``tests/support/browser.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from gateway.http.graphiql import (
     graphiql_page,
     graphiql_routes,
 )
-from tests.e2e.browser import Chromium, chromium_available, run_query_in_graphiql, serve
+from tests.support.browser import Chromium, chromium_available, run_query_in_graphiql, serve
 
 GREETING = "world-from-gateway"
 

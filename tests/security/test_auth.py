@@ -13,8 +13,14 @@ from gateway.security.auth import Authenticator, AuthError
 from gateway.security.clients import ALL_SCOPES, hash_key, new_key
 from gateway.settings import Settings
 from simulators.runner import Simulators
-from tests.gateway.support import TEST_API_KEY, client_config, running_gateway, settings_for
-from tests.security.conftest import RsaKeys, bare_client
+from tests.security.support import RsaKeys
+from tests.support.gateway import (
+    TEST_API_KEY,
+    bare_client,
+    client_config,
+    running_gateway,
+    settings_for,
+)
 
 QUERY = {"query": '{ product(sku: "SKU-00001") { sku } }'}
 HS_SECRET = "hs256-test-secret-that-is-long-enough-0123456789"

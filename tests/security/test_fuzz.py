@@ -13,10 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import queries
 
-from gateway.app import create_app
 from schema import build_schema
-from simulators.runner import BackgroundServer, Simulators
-from tests.gateway.support import AUTH_HEADERS, settings_for
+from simulators.runner import Simulators
+from tests.support.gateway import AUTH_HEADERS, served_gateway, settings_for
 
 #: The codes a client may legitimately see; anything else would be a leak or a bug.
 EXPECTED_CODES = {
@@ -34,10 +33,10 @@ EXPECTED_CODES = {
 @pytest.fixture(scope="module")
 def served(sqlite_core: str, sims: Simulators) -> Iterator[httpx.Client]:
     # A budget no fuzz run can exhaust: this test is about errors, not rate limits.
-    app = create_app(settings_for(sqlite_core, sims, rate_limit_burst=10**9))
+    settings = settings_for(sqlite_core, sims, rate_limit_burst=10**9)
     with (
-        BackgroundServer(app) as server,
-        httpx.Client(base_url=server.url, headers=AUTH_HEADERS, timeout=30) as client,
+        served_gateway(settings) as url,
+        httpx.Client(base_url=url, headers=AUTH_HEADERS, timeout=30) as client,
     ):
         yield client
 

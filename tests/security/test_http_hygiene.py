@@ -12,15 +12,8 @@ from pydantic import ValidationError
 
 from gateway.settings import Settings
 from simulators.runner import Simulators
-from tests.gateway.support import (
-    CRM_API_KEY,
-    PRICING_TOKEN,
-    SHIPPING_TOKEN,
-    TEST_API_KEY,
-    running_gateway,
-    settings_for,
-)
-from tests.security.conftest import bare_client
+from tests.support.gateway import TEST_API_KEY, bare_client, running_gateway, settings_for
+from tests.support.simulators import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
 
 QUERY = '{ product(sku: "SKU-00001") { sku } }'
 ALLOWED = "https://app.example"
@@ -101,7 +94,7 @@ async def test_production_mode(sqlite_core: str, sims: Simulators) -> None:
 
 
 async def test_development_serves_graphiql_without_a_key(gateway: object) -> None:
-    from tests.gateway.support import Gateway
+    from tests.support.gateway import Gateway
 
     assert isinstance(gateway, Gateway)
     async with bare_client(gateway) as client:

@@ -12,8 +12,7 @@ import pytest
 from gateway.security.clients import hash_key
 from gateway.settings import Settings
 from simulators.runner import Simulators
-from tests.gateway.support import Gateway, client_config, running_gateway, settings_for
-from tests.security.conftest import bare_client
+from tests.support.gateway import Gateway, bare_client, client_config, running_gateway, settings_for
 
 QUERY = '{ product(sku: "SKU-00003") { sku } }'
 REGISTERED = "query Product($sku: String!) { product(sku: $sku) { sku name } }\n"
@@ -76,14 +75,14 @@ async def test_apq_unauthenticated_cannot_register(gateway: Gateway) -> None:
 
 
 async def test_apq_shared_through_redis(
-    sqlite_core: str, sims: Simulators, redis_url: str, fresh_prefix: str
+    sqlite_core: str, sims: Simulators, redis_url: str, namespace: str
 ) -> None:
     settings = settings_for(
         sqlite_core,
         sims,
         redis_url=redis_url,
-        apq_key_prefix=fresh_prefix,
-        rate_limit_key_prefix=fresh_prefix + "rl:",
+        apq_key_prefix=f"{namespace}:",
+        rate_limit_key_prefix=f"{namespace}:rl:",
     )
     digest = _sha(QUERY)
     async with running_gateway(settings) as first, running_gateway(settings) as second:

@@ -9,7 +9,6 @@ against the gateway's own mutations when its schema has them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +18,14 @@ import strawberry
 from gateway.security.clients import ALL_SCOPES, hash_key
 from gateway.security.permissions import FIELD_SCOPES, RootPermissions, guard_fields
 from simulators.runner import Simulators
-from tests.gateway.support import Gateway, client_config, running_gateway, settings_for
-from tests.operations import run_operation
-from tests.security.conftest import bare_client
+from tests.support.gateway import (
+    Gateway,
+    GatewayFactory,
+    bare_client,
+    client_config,
+    settings_for,
+)
+from tests.support.operations import run_operation
 
 READ_ALL = """{
   customer(accountNumber: "C-000001") {
@@ -72,11 +76,13 @@ def scope_sets() -> list[frozenset[str]]:
 
 @pytest.fixture
 async def scoped(
-    sqlite_core: str, sims: Simulators, scope_sets: list[frozenset[str]]
-) -> AsyncIterator[Gateway]:
+    gateway_factory: GatewayFactory,
+    sqlite_core: str,
+    sims: Simulators,
+    scope_sets: list[frozenset[str]],
+) -> Gateway:
     clients = [client_config(), *(_client(s) for s in scope_sets)]
-    async with running_gateway(settings_for(sqlite_core, sims, clients=clients)) as gateway:
-        yield gateway
+    return await gateway_factory(settings_for(sqlite_core, sims, clients=clients))
 
 
 async def _read(gateway: Gateway, scopes: frozenset[str], query: str = READ_ALL) -> Any:

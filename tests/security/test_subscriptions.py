@@ -10,9 +10,8 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from gateway.app import create_app
-from simulators.runner import BackgroundServer, Simulators
-from tests.gateway.support import AUTH_HEADERS, TEST_API_KEY, settings_for
+from simulators.runner import Simulators
+from tests.support.gateway import AUTH_HEADERS, TEST_API_KEY, served_gateway, settings_for
 
 SUBSCRIPTION = "subscription { orderEvents { orderNumber } }"
 
@@ -38,9 +37,8 @@ async def _first_message(
 
 @pytest.fixture(scope="module")
 def ws_url(sqlite_core: str, sims: Simulators) -> Iterator[str]:
-    app = create_app(settings_for(sqlite_core, sims))
-    with BackgroundServer(app) as server:
-        yield server.url.replace("http://", "ws://") + "/graphql"
+    with served_gateway(settings_for(sqlite_core, sims)) as url:
+        yield url.replace("http://", "ws://") + "/graphql"
 
 
 async def test_a_connection_without_a_credential_is_closed_at_init(ws_url: str) -> None:

@@ -1,4 +1,10 @@
-"""The three simulators served once per session on loopback ports, reset before each test."""
+"""The simulators' own tests: an instance of their own for the package, and HTTP clients.
+
+Not the session's shared ``sims``: these tests create shipments for seeded
+order numbers and count every shipment created. Counters and knobs are reset
+around each test (the root ``_fresh_simulators``); created shipments persist,
+so tests use fresh order numbers.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,14 @@ import httpx
 import pytest
 
 from simulators.runner import Simulators
-from tests.simulators.support import CRM_API_KEY, PRICING_TOKEN, SEEDED_ORDERS, SHIPPING_TOKEN
+from tests.simulators.support import SEEDED_ORDERS
+from tests.support.simulators import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN, serve_simulators
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sims() -> Iterator[Simulators]:
-    with Simulators.start_in_thread(
-        pricing_token=PRICING_TOKEN,
-        crm_api_key=CRM_API_KEY,
-        shipping_token=SHIPPING_TOKEN,
-        seeded_orders=SEEDED_ORDERS,
-    ) as running:
+    with serve_simulators(seeded_orders=SEEDED_ORDERS) as running:
         yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters(sims: Simulators) -> None:
-    # Counters and knobs per test; created shipments persist, so tests use fresh order numbers.
-    sims.reset()
 
 
 @pytest.fixture

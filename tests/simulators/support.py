@@ -1,12 +1,9 @@
-"""Constants and assertions shared by the simulator tests."""
+"""Constants and assertions of the simulator tests."""
 
 from __future__ import annotations
 
 import httpx
 
-PRICING_TOKEN = "pricing-test-token"
-CRM_API_KEY = "crm-test-key"
-SHIPPING_TOKEN = "shipping-test-token"
 #: Orders SO-000001 .. SO-000200 count as seeded.
 SEEDED_ORDERS = 200
 

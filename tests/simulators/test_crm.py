@@ -15,6 +15,7 @@ from simulators import world
 from simulators.crm import MAX_ACTIVITIES
 from simulators.runner import Simulators
 from tests.simulators.support import assert_problem
+from tests.support.simulators import CRM_API_KEY
 
 MONEY = re.compile(r"^\d+\.\d{2}$")
 
@@ -48,7 +49,7 @@ def test_every_operation_needs_the_api_key(sims: Simulators, anonymous: httpx.Cl
         ("POST", f"{base}/v1/events", _event()),
     ]
     for method, url, body in calls:
-        for headers in ({}, {"X-Api-Key": "wrong"}, {"Authorization": "Bearer crm-test-key"}):
+        for headers in ({}, {"X-Api-Key": "wrong"}, {"Authorization": f"Bearer {CRM_API_KEY}"}):
             response = anonymous.request(method, url, json=body, headers=headers)
             assert_problem(response, 401)
     assert sims.crm.state.events() == []

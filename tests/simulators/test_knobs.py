@@ -12,7 +12,8 @@ import pytest
 from simulators.common import Knobs, SimulatorState
 from simulators.pricing import create_pricing_app
 from simulators.runner import BackgroundServer, Simulators
-from tests.simulators.support import CRM_API_KEY, PRICING_TOKEN, assert_problem
+from tests.simulators.support import assert_problem
+from tests.support.simulators import CRM_API_KEY, PRICING_TOKEN
 
 SKUS = {"sku": ["SKU-00001", "SKU-00002"]}
 

@@ -11,7 +11,8 @@ import pytest
 
 from simulators import world
 from simulators.runner import Simulators
-from tests.simulators.support import PRICING_TOKEN, assert_problem
+from tests.simulators.support import assert_problem
+from tests.support.simulators import PRICING_TOKEN
 
 MONEY = re.compile(r"^\d+\.\d{2}$")
 #: A SKU shaped like the core's that the bolt-on does not price.
