@@ -1,0 +1,42 @@
+"""Fixtures of the differential tests: the gateway's schema over a seeded core and the simulators.
+
+The same seeded SQLite core and simulators as ``tests/gateway`` (imported from
+there), adapters opened once per session, and the bolt-on cache off so that
+both executors of one document reach the same backends with the same calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.app import create_schema
+from gateway.backends import Backends
+from gateway.permissions import guard_fields
+from simulators.runner import Simulators
+from tests.execution.differential import Differential
+from tests.gateway.conftest import _fresh_simulators, seed_data, sims, sqlite_core
+from tests.gateway.support import settings_for
+
+__all__ = ["_fresh_simulators", "seed_data", "sims", "sqlite_core"]
+
+
+@pytest.fixture(scope="session")
+async def differential(sqlite_core: str, sims: Simulators) -> AsyncIterator[Differential]:
+    # Nothing may change between the two runs of one document: no circuit opened by
+    # failures, no retry or timeout because the shared machine was slow for a moment.
+    settings = settings_for(
+        sqlite_core,
+        sims,
+        cache_enabled=False,
+        breaker_failure_threshold=1_000_000,
+        retry_attempts=1,
+        pricing_timeout=30.0,
+        crm_timeout=30.0,
+        shipping_timeout=30.0,
+    )
+    schema = create_schema(settings)
+    guard_fields(schema._schema)
+    async with Backends.from_settings(settings) as backends:
+        yield Differential(schema._schema, settings, backends, sims)
