@@ -264,10 +264,24 @@ async def _run(
     return out
 
 
+def run(coroutine: Any, *, loop: str) -> Any:
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(coroutine)
+    return asyncio.run(coroutine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--query", choices=sorted(QUERIES), action="append")
     parser.add_argument("-n", type=int, default=300)
+    parser.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="event loop (uvloop: what uvicorn runs `gateway serve` on)",
+    )
     parser.add_argument(
         "--profile",
         choices=["graphql-core", "compiled", "strawberry+extensions"],
@@ -275,8 +289,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     for name in args.query or ["fanout", "nested"]:
-        print(f"== {name}")
-        print(asyncio.run(measure(name, args.n, args.profile)))
+        print(f"== {name} ({args.loop})")
+        print(run(measure(name, args.n, args.profile), loop=args.loop))
 
 
 if __name__ == "__main__":

@@ -124,6 +124,8 @@ class ResolverKind(enum.IntEnum):
     TYPENAME = 1
     #: anything else: ``field.resolve`` (or graphql-core's default resolver) with an info.
     CALL = 2
+    #: strawberry's resolver wrapper, inlined: see ``StrawberryCall``.
+    STRAWBERRY = 3
 
 
 class CompletionTag(enum.IntEnum):
@@ -193,6 +195,34 @@ Completion = (
 
 
 @dataclass(slots=True, eq=False)
+class StrawberryCall:
+    """What strawberry's resolver wrapper does for a field, to be done without the wrapper.
+
+    For a field with a resolver function, no field extensions and no exception
+    handlers, strawberry's ``resolve`` (``_async_resolver`` or ``_resolver``)
+    builds a ``strawberry.Info``, converts the arguments (``get_arguments``),
+    and calls ``field.get_result`` -> ``base_resolver(*args, **kwargs)`` ->
+    ``wrapped_func(*args, **kwargs)``; the async wrapper awaits the result
+    (``await_maybe``). The runner does the same calls in the same order, in one
+    frame (for async fields: in one coroutine, where strawberry's would run).
+    """
+
+    make_info: Callable[[Any], Any]
+    function: Callable[..., Any]
+    self_parameter: bool
+    parent_name: str | None
+    root_name: str | None
+    info_name: str | None
+    #: Arguments to convert with strawberry's ``get_arguments``; else none at all.
+    has_arguments: bool
+    is_async: bool
+    field: Any
+    converter: Any
+    #: ``convert_arguments`` of literal arguments, done once (immutable values only).
+    converted: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, eq=False)
 class FieldPlan:
     """One response key of a selection set, resolved and completed as graphql-core would."""
 
@@ -205,9 +235,11 @@ class FieldPlan:
     details: FieldDetailsList
     nodes: list[FieldNode]
     kind: ResolverKind
-    #: ATTRIBUTE: the python attribute name; the resolver it stands for is ``basic_resolve``.
+    #: ATTRIBUTE: the python attribute name. ATTRIBUTE and STRAWBERRY: the resolver the
+    #: plan stands for; when the field's resolver is no longer it, the plan calls the field's.
     attribute: str
     basic_resolve: Any
+    strawberry: StrawberryCall | None
     #: Coerced arguments shared by every request, or ``None``: coerce them per request.
     arguments: dict[str, Any] | None
     completion: Completion
@@ -410,6 +442,7 @@ class _Compiler:
         kind = ResolverKind.CALL
         attribute = ""
         basic_resolve: Any = None
+        strawberry_call: StrawberryCall | None = None
         if name == "__typename":
             kind = ResolverKind.TYPENAME
         else:
@@ -420,6 +453,13 @@ class _Compiler:
                     attribute_name,
                     definition.resolve,
                 )
+            else:
+                strawberry_call = _strawberry_call(definition)
+                if strawberry_call is not None:
+                    kind, basic_resolve = ResolverKind.STRAWBERRY, definition.resolve
+        arguments = self.arguments(definition, node)
+        if strawberry_call is not None and strawberry_call.has_arguments and arguments is not None:
+            strawberry_call.converted = _converted(strawberry_call, arguments)
         completion = self.completion(definition.type, details)
         inner = completion.inner if isinstance(completion, NonNullCompletion) else completion
         leaf_completion = inner if isinstance(inner, LeafCompletion) else None
@@ -435,13 +475,34 @@ class _Compiler:
             kind=kind,
             attribute=attribute,
             basic_resolve=basic_resolve,
-            arguments=self.arguments(definition, node),
+            strawberry=strawberry_call,
+            arguments=arguments,
             completion=completion,
             leaf=leaf_completion is not None,
             non_null=isinstance(completion, NonNullCompletion),
             leaf_completion=leaf_completion,
             needs_info=_needs_info(completion),
         )
+
+
+def _converted(call: StrawberryCall, arguments: dict[str, Any]) -> dict[str, Any] | None:
+    """strawberry's conversion of literal arguments, when it is the same for every request."""
+    from strawberry.types.arguments import convert_arguments
+
+    converter = call.converter
+    try:
+        converted = convert_arguments(
+            dict(arguments),
+            call.field.arguments,
+            scalar_registry=converter.scalar_registry,
+            config=converter.config,
+            info=None,
+        )
+    except Exception:
+        return None  # raised per request instead, where strawberry raises it
+    if all(_immutable(value) for value in converted.values()):
+        return converted
+    return None
 
 
 def _needs_info(completion: Completion) -> bool:
@@ -482,6 +543,93 @@ def _strawberry_attribute(definition: GraphQLField) -> str | None:
         return None
     python_name = getattr(strawberry_field, "python_name", None)
     return python_name if isinstance(python_name, str) else None
+
+
+_STRAWBERRY_RESOLVERS = {
+    "GraphQLCoreConverter.from_resolver.<locals>._async_resolver": True,
+    "GraphQLCoreConverter.from_resolver.<locals>._resolver": False,
+}
+_STRAWBERRY_EXTENSION_RESOLVER = (
+    "GraphQLCoreConverter.from_resolver.<locals>.wrap_field_extensions.<locals>.extension_resolver"
+)
+
+
+def _closure(function: Any) -> dict[str, Any]:
+    code = getattr(function, "__code__", None)
+    cells = getattr(function, "__closure__", None) or ()
+    if code is None or len(code.co_freevars) != len(cells):
+        return {}
+    try:
+        return {
+            name: cell.cell_contents for name, cell in zip(code.co_freevars, cells, strict=True)
+        }
+    except ValueError:  # an empty cell
+        return {}
+
+
+def _strawberry_call(definition: GraphQLField) -> StrawberryCall | None:
+    """The inlined form of strawberry's resolver wrapper of this field, or ``None``.
+
+    Only for the exact wrapper strawberry 0.341 builds (checked by name and by
+    what its closures hold), with no field extensions and no exception
+    handlers; anything else (a permission wrapper, ``strawberry.relay``, field
+    extensions) is called as it is.
+    """
+    from strawberry.types.field import StrawberryField
+    from strawberry.types.fields.resolver import StrawberryResolver
+
+    resolve = definition.resolve
+    is_async = _STRAWBERRY_RESOLVERS.get(getattr(resolve, "__qualname__", ""))
+    if is_async is None:
+        return None
+    outer = _closure(resolve)
+    if outer.get("field_exception_handlers", True) != ():
+        return None
+    extension_resolver = outer.get("_get_result_with_extensions")
+    make_info = outer.get("_strawberry_info_from_graphql")
+    if getattr(extension_resolver, "__qualname__", None) != _STRAWBERRY_EXTENSION_RESOLVER:
+        return None
+    inner = _closure(extension_resolver)
+    strawberry_field = inner.get("field")
+    if not isinstance(strawberry_field, StrawberryField):
+        return None
+    backref: object = (definition.extensions or {}).get(_STRAWBERRY_BACKREF)
+    converter = inner.get("self")
+    if (
+        inner.get("extension_functions", True) != []
+        or strawberry_field is not backref
+        or type(strawberry_field).get_result is not StrawberryField.get_result
+        or strawberry_field.extensions
+        or strawberry_field.is_async is not is_async
+        or not callable(make_info)
+    ):
+        return None
+    resolver = strawberry_field.base_resolver
+    if (
+        not isinstance(resolver, StrawberryResolver)
+        or type(resolver).__call__ is not StrawberryResolver.__call__
+        or not callable(resolver.wrapped_func)
+    ):
+        return None
+    arguments = bool(strawberry_field.arguments)
+    if arguments and (getattr(converter, "config", None) is None or definition.args is None):
+        return None
+
+    def name(parameter: Any) -> str | None:
+        return None if parameter is None else str(parameter.name)
+
+    return StrawberryCall(
+        make_info=make_info,
+        function=resolver.wrapped_func,
+        self_parameter=resolver.self_parameter is not None,
+        parent_name=name(resolver.parent_parameter),
+        root_name=name(resolver.root_parameter),
+        info_name=name(resolver.info_parameter),
+        has_arguments=arguments,
+        is_async=is_async,
+        field=strawberry_field,
+        converter=converter,
+    )
 
 
 def compile_operation(

@@ -28,6 +28,7 @@ from __future__ import annotations
 from asyncio import gather
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
+from inspect import isawaitable
 from typing import Any, cast
 
 from graphql import (
@@ -52,6 +53,7 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel, inspect, is_ite
 from graphql.pyutils.is_awaitable import is_async_iterable
 from graphql.pyutils.is_awaitable import is_awaitable as default_is_awaitable
 from graphql.type.definition import GraphQLResolveInfoHelpers
+from strawberry.schema.schema_converter import get_arguments
 
 from gateway.execution.plan import (
     AbstractCompletion,
@@ -65,6 +67,7 @@ from gateway.execution.plan import (
     ObjectCompletion,
     OperationPlan,
     ResolverKind,
+    StrawberryCall,
 )
 
 __all__ = ["run_plan"]
@@ -75,6 +78,7 @@ _LEAF = CompletionTag.LEAF
 _OBJECT = CompletionTag.OBJECT
 _ATTRIBUTE = ResolverKind.ATTRIBUTE
 _TYPENAME = ResolverKind.TYPENAME
+_STRAWBERRY = ResolverKind.STRAWBERRY
 _STR = LeafFast.STR
 _BOOL = LeafFast.BOOL
 
@@ -233,6 +237,8 @@ class _Execution:
                 elif kind is _TYPENAME:
                     results[key] = f.parent_name
                     continue
+                elif kind is _STRAWBERRY and f.definition.resolve is f.basic_resolve:
+                    result = self.call_strawberry(f, source, path)
                 else:
                     result = self.call_field(f, source, path)
                 results[key] = result
@@ -279,6 +285,54 @@ class _Execution:
         except Exception as raw_error:
             self.handle_field_error(raw_error, f.return_type, f, path)
             return None
+        return completed
+
+    def call_strawberry(self, f: FieldPlan, source: Any, parent_path: Path | None) -> Any:
+        """``call_field`` for a strawberry resolver, its wrapper inlined (``StrawberryCall``)."""
+        path = Path(parent_path, f.key, f.parent_name)
+        call = f.strawberry
+        assert call is not None
+        info = self.info(f, path)
+        try:
+            arguments = f.arguments
+            if arguments is None:
+                arguments = get_argument_values(
+                    f.definition, f.details[0].node, self.variable_values
+                )
+            if call.is_async:
+                # strawberry's ``_async_resolver`` does its work when first awaited: so here.
+                return self.strawberry_value(f, call, source, info, path, arguments)
+            result = _strawberry_result(call, source, info, arguments)
+            if result.__class__ not in _PLAIN and self.is_awaitable(result):
+                return self.complete_awaitable_value(f, f.completion, info, path, result)
+            completed = self.complete_value(f, f.completion, info, path, result)
+            if completed.__class__ not in _PLAIN and self.is_awaitable(completed):
+                return self.await_completed(f, f.return_type, path, completed)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, f.return_type, f, path)
+            return None
+        return completed
+
+    async def strawberry_value(
+        self,
+        f: FieldPlan,
+        call: StrawberryCall,
+        source: Any,
+        info: Info,
+        path: Path,
+        arguments: dict[str, Any],
+    ) -> Any:
+        """``complete_awaitable_value`` of an async strawberry field, wrapper inlined."""
+        try:
+            resolved = _strawberry_result(call, source, info, arguments)
+            if isawaitable(resolved):  # strawberry's ``await_maybe``
+                resolved = await resolved
+            completed = self.complete_value(f, f.completion, info, path, resolved)
+            if completed.__class__ not in _PLAIN and self.is_awaitable(completed):
+                completed = await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, f.return_type, f, path)
+            completed = None
         return completed
 
     def complete_field(
@@ -589,6 +643,38 @@ class _Execution:
             cast(Any, self), runtime_type_name, completion.type, f.details, info, result
         )
         return completion.objects[runtime_type.name]
+
+
+def _strawberry_result(
+    call: StrawberryCall, source: Any, info: Info, arguments: dict[str, Any]
+) -> Any:
+    """What strawberry's wrapper returns: ``get_arguments``, then the resolver function."""
+    strawberry_info = call.make_info(info)
+    converted = call.converted
+    if converted is not None:
+        kwargs = dict(converted)
+    elif call.has_arguments:
+        converter = call.converter
+        args, kwargs = get_arguments(
+            field=call.field,
+            source=source,
+            info=strawberry_info,
+            kwargs=arguments,
+            config=converter.config,
+            scalar_registry=converter.scalar_registry,
+        )
+        return call.function(*args, **kwargs)
+    else:
+        kwargs = {}
+    if call.parent_name is not None:
+        kwargs[call.parent_name] = source
+    if call.root_name is not None:
+        kwargs[call.root_name] = source
+    if call.info_name is not None:
+        kwargs[call.info_name] = strawberry_info
+    if call.self_parameter:
+        return call.function(source, **kwargs)
+    return call.function(**kwargs)
 
 
 def _complete_leaf(completion: LeafCompletion, result: Any) -> Any:

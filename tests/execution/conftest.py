@@ -19,6 +19,10 @@ from tests.execution.differential import Differential
 from tests.gateway.conftest import _fresh_simulators, seed_data, sims, sqlite_core
 from tests.gateway.support import settings_for
 
+WARM_UP = """{ customers(first: 50) { edges { node { insights { healthScore }
+  orders(first: 5) { edges { node { shipment { status } lines { product {
+  price { listPrice } } } } } } } } } }"""
+
 __all__ = ["_fresh_simulators", "seed_data", "sims", "sqlite_core"]
 
 
@@ -39,4 +43,9 @@ async def differential(sqlite_core: str, sims: Simulators) -> AsyncIterator[Diff
     schema = create_schema(settings)
     guard_fields(schema._schema)
     async with Backends.from_settings(settings) as backends:
-        yield Differential(schema._schema, settings, backends, sims)
+        differential = Differential(schema._schema, settings, backends, sims)
+        # Open the bolt-on connection pools first: on a cold pool, 50 concurrent first
+        # calls can fail to connect on this shared machine, and retries are off here.
+        for _ in range(2):
+            await differential.compare(WARM_UP)
+        yield differential

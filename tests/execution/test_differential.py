@@ -111,3 +111,36 @@ async def test_generated_documents(differential: Differential) -> None:
     for query, reference, candidate in differences[:3]:
         print("QUERY", query, "\nREF", reference, "\nCAND", candidate)
     assert not differences, len(differences)
+
+
+def test_the_plans_take_the_shortcuts() -> None:
+    # If strawberry's resolver wrappers change shape, the plans call them as they are
+    # (correct, but slower): this test says so instead of the benchmark.
+    from graphql import parse
+    from graphql.execution.values import get_variable_values
+
+    from gateway.execution.plan import ObjectCompletion, ResolverKind, compile_operation
+    from gateway.permissions import guard_fields
+
+    schema = build_schema()._schema
+    guard_fields(schema)
+    variables = get_variable_values(schema, (), {})
+    assert not isinstance(variables, list)
+    plan = compile_operation(schema, parse(NESTED), None, variables)
+    assert plan is not None
+    kinds: dict[str, ResolverKind] = {}
+    stack = [plan.root]
+    while stack:
+        completion = stack.pop()
+        for field in completion.fields:
+            kinds[f"{field.parent_name}.{field.name}"] = field.kind
+            inner = field.completion
+            while not isinstance(inner, ObjectCompletion) and hasattr(inner, "inner"):
+                inner = inner.inner
+            if isinstance(inner, ObjectCompletion):
+                stack.append(inner)
+    assert kinds["Customer.accountNumber"] is ResolverKind.ATTRIBUTE
+    assert kinds["Customer.orders"] is ResolverKind.STRAWBERRY
+    assert kinds["Price.listPrice"] is ResolverKind.ATTRIBUTE
+    # Guarded by the permission layer: its wrapper is called as it is.
+    assert kinds["Price.marginPct"] is ResolverKind.CALL
