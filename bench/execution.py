@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 from graphql import ExecutionResult, execute, parse, validate
+from graphql.execution.values import get_variable_values
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -77,6 +78,10 @@ class Replay:
             return self._answers[key]
 
         return call
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if not isinstance(value, ExecutionResult) else value
 
 
 def _formatted(result: Any) -> bytes:
@@ -137,7 +142,7 @@ async def _run(
     from gateway.auth import ALL_SCOPES
     from gateway.context import Context
     from gateway.errors import MaskInternalErrors
-    from gateway.execution import PlanCache, execute_compiled
+    from gateway.execution import PlanCache, compile_operation, execute_compiled
     from gateway.limits import CostModel, operation_cost
     from gateway.permissions import guard_fields, refused_root_fields
     from schema import build_schema
@@ -209,6 +214,8 @@ async def _run(
             ConsoleRenderer(unicode=False, color=False, flat=True, time="percent_of_total")
         )
         return [
+            "--- by library (self time) ---",
+            *_by_library(profiler),
             "--- by function (self time) ---",
             *flat.splitlines()[:40],
             "--- call tree ---",
@@ -227,6 +234,7 @@ async def _run(
 
     # The pre-execution checks alone (what the pipeline runs around execution).
     model = CostModel.from_settings(settings)
+    no_variables = get_variable_values(schema, (), {})
     operation = document.definitions[0]
     extras: dict[str, float] = {}
     for label, step in (
@@ -234,11 +242,31 @@ async def _run(
         ("mutation refusal check", lambda: refused_root_fields(document, None, scopes)),
         ("validate (uncached)", lambda: validate(schema, document)),
         ("parse (uncached)", lambda: parse(query)),
+        ("compile the plan", lambda: compile_operation(schema, document, None, no_variables)),
     ):
         started = time.process_time()
         for _ in range(n):
             step()
         extras[label] = (time.process_time() - started) / n * 1000
+    # Per operation, whatever its fields: strawberry's request machinery on `{ __typename }`.
+    trivial = parse("{ __typename }")
+    fixed: dict[str, Callable[[], Awaitable[Any]]] = {
+        "graphql-core": lambda: _awaited(execute(schema, trivial, context_value=context())),
+        "compiled": lambda: execute_compiled(schema, trivial, cache=plans, context_value=context()),
+        "strawberry+extensions": lambda: full.execute("{ __typename }", context_value=context()),
+        "strawberry, caches only": lambda: caches_only.execute(
+            "{ __typename }", context_value=context()
+        ),
+    }
+    for step in fixed.values():
+        for _ in range(30):
+            await step()
+    fixed_cpu: dict[str, list[float]] = {name: [] for name in fixed}
+    for index in range(n):
+        for name in names if index % 2 else names[::-1]:
+            started = time.process_time()
+            await fixed[name]()
+            fixed_cpu[name].append(time.process_time() - started)
     sample = await strawberry_full()
     mask = MaskInternalErrors()
     started = time.process_time()
@@ -255,6 +283,9 @@ async def _run(
             f"  {name:26s} {medians[name]:7.3f} ms  ({medians[name] / base:4.2f} x graphql-core)"
             f"  adapter calls {calls[name]}"
         )
+    out.append("  fixed cost per operation (`{ __typename }`), median:")
+    for name in names:
+        out.append(f"    {name:26s} {statistics.median(fixed_cpu[name]) * 1000:7.3f} ms")
     ratio = medians["compiled"] / base
     verdict = "met" if ratio <= GOAL_RATIO else "missed"
     out.append(f"  goal: compiled <= {GOAL_RATIO:.2f} x graphql-core: {ratio:.2f} ({verdict})")
@@ -262,6 +293,41 @@ async def _run(
     for label, value in extras.items():
         out.append(f"    {label:28s} {value:7.3f} ms")
     return out
+
+
+#: Where a frame's self time is counted, by the first matching part of its file path.
+LIBRARIES = (
+    ("gateway/execution/", "gateway.execution (the compiled executor)"),
+    ("graphql/", "graphql-core"),
+    ("strawberry/", "strawberry"),
+    ("/schema/", "schema (types, resolvers)"),
+    ("/resolvers/", "schema (types, resolvers)"),
+    ("gateway/loaders.py", "loaders and metrics"),
+    ("gateway/metrics.py", "loaders and metrics"),
+    ("bench/", "bench (replayed adapters)"),
+    ("asyncio/", "event loop, tasks (uvloop's C loop shows as asyncio's Runner)"),
+    ("<built-in>", "builtins"),
+)
+
+
+def _by_library(profiler: Any) -> list[str]:
+    """Self time by library; ``[self]``/``[await]`` pseudo-frames count for their parent."""
+    totals: dict[str, float] = {}
+    stack = [profiler.last_session.root_frame()]
+    while stack:
+        frame = stack.pop()
+        children = list(frame.children)
+        stack.extend(children)
+        owner = frame.parent if frame.is_synthetic and frame.parent is not None else frame
+        path = owner.file_path or "<built-in>"
+        label = next((name for part, name in LIBRARIES if part in path), "other")
+        own = frame.time - sum(child.time for child in children)
+        totals[label] = totals.get(label, 0.0) + max(own, 0.0)
+    whole = sum(totals.values()) or 1.0
+    return [
+        f"  {share / whole:6.1%}  {name}"
+        for name, share in sorted(totals.items(), key=lambda item: -item[1])
+    ]
 
 
 def run(coroutine: Any, *, loop: str) -> Any:

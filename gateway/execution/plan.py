@@ -47,6 +47,7 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
@@ -144,6 +145,8 @@ class LeafFast(enum.IntEnum):
     STR = 1
     #: Boolean: a ``bool`` is returned as it is.
     BOOL = 2
+    #: Int: an ``int`` (not a ``bool``) within 32 bits is returned as it is.
+    INT = 3
 
 
 @dataclass(slots=True, eq=False)
@@ -402,6 +405,8 @@ class _Compiler:
                 fast = LeafFast.STR
             elif return_type is GraphQLBoolean:
                 fast = LeafFast.BOOL
+            elif return_type is GraphQLInt:
+                fast = LeafFast.INT
             return LeafCompletion(return_type, return_type.coerce_output_value, fast)
         if isinstance(return_type, GraphQLObjectType):
             return self.object_completion(return_type, details)

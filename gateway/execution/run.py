@@ -81,6 +81,9 @@ _TYPENAME = ResolverKind.TYPENAME
 _STRAWBERRY = ResolverKind.STRAWBERRY
 _STR = LeafFast.STR
 _BOOL = LeafFast.BOOL
+_INT = LeafFast.INT
+_MIN_INT = -2_147_483_648
+_MAX_INT = 2_147_483_647
 
 #: Types whose instances are never awaitable (the check then costs one lookup).
 _PLAIN: frozenset[type] = frozenset(
@@ -228,8 +231,12 @@ class _Execution:
                     if leaf is not None:
                         fast = leaf.fast
                         value_type = value.__class__
-                        if (fast is _STR and value_type is str) or (
-                            fast is _BOOL and value_type is bool
+                        if (
+                            (fast is _STR and value_type is str)
+                            or (
+                                fast is _INT and value_type is int and _MIN_INT <= value <= _MAX_INT
+                            )
+                            or (fast is _BOOL and value_type is bool)
                         ):
                             results[key] = value
                             continue
@@ -417,15 +424,15 @@ class _Execution:
             raise result
         tag = completion.tag
         if tag is _NON_NULL:
-            completed = self.complete_value(
-                f, cast(NonNullCompletion, completion).inner, info, path, result
-            )
-            if completed is None:
+            # The inner completion returns None exactly when the value is None or
+            # Undefined (leaves raise instead of returning None): check that first.
+            if result is None or result is Undefined:
                 raise TypeError(
                     f"Cannot return null for non-nullable field {f.parent_name}.{f.name}."
                 )
-            return completed
-        if result is None or result is Undefined:
+            completion = cast(NonNullCompletion, completion).inner
+            tag = completion.tag
+        elif result is None or result is Undefined:
             return None
         if tag is _LEAF:
             return _complete_leaf(cast(LeafCompletion, completion), result)
@@ -483,7 +490,9 @@ class _Execution:
             for item in iterator:
                 item_class = item.__class__
                 if leaf is not None and (
-                    (fast is _STR and item_class is str) or (fast is _BOOL and item_class is bool)
+                    (fast is _STR and item_class is str)
+                    or (fast is _INT and item_class is int and _MIN_INT <= item <= _MAX_INT)
+                    or (fast is _BOOL and item_class is bool)
                 ):
                     append(item)
                     index += 1
@@ -682,6 +691,9 @@ def _complete_leaf(completion: LeafCompletion, result: Any) -> Any:
     fast = completion.fast
     if fast is _STR:
         if result.__class__ is str:
+            return result
+    elif fast is _INT:
+        if result.__class__ is int and _MIN_INT <= result <= _MAX_INT:
             return result
     elif fast is _BOOL and result.__class__ is bool:
         return result
