@@ -17,6 +17,10 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_variable_values
 from graphql.pyutils.is_awaitable import is_awaitable as default_is_awaitable
+from strawberry.execution import optimized_is_awaitable
+
+# strawberry's resolve info (its executor's ``build_resolve_info``): private, pinned version.
+from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
 
 from gateway.execution.plan import (
     OperationPlan,
@@ -191,9 +195,6 @@ async def execute_compiled(
         return None
     info_class: type[Any] = GraphQLResolveInfo
     if strawberry_info:
-        from strawberry.execution import optimized_is_awaitable
-        from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo
-
         info_class = _OperationContextAwareGraphQLResolveInfo
         if is_awaitable is None:
             is_awaitable = optimized_is_awaitable

@@ -680,6 +680,10 @@ def compile_operation(
         root = compiler.object_completion(root_type, None)
     except (_Unsupported, RecursionError):
         return None
+    except Exception:
+        # Whatever graphql-core raises while collecting fields (a directive's argument,
+        # say) it reports in its own way: nothing has run yet, so let it.
+        return None
     return OperationPlan(
         operation=operation,
         root_type=root_type,
