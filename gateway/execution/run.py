@@ -91,6 +91,8 @@ _PLAIN: frozenset[type] = frozenset(
 )
 
 Info = GraphQLResolveInfo[Any]
+Guard = tuple[FieldPlan, GraphQLOutputType, Path]
+"""The field (plan, return or item type, path) whose errors an awaitable handles itself."""
 """A resolve info: graphql-core's ``GraphQLResolveInfo`` or strawberry's variant of it."""
 
 
@@ -208,9 +210,14 @@ class _Execution:
     # --- selection sets --------------------------------------------------------------
 
     def execute_fields(
-        self, obj: ObjectCompletion, source: Any, path: Path | None
-    ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
-        """graphql-core's ``execute_fields``: the fields of one object, concurrently."""
+        self, obj: ObjectCompletion, source: Any, path: Path | None, guard: Guard | None = None
+    ) -> dict[str, Any] | Awaitable[dict[str, Any] | None]:
+        """graphql-core's ``execute_fields``: the fields of one object, concurrently.
+
+        ``guard``: the field (or list item) whose value this object is; the returned
+        awaitable handles its own errors as that field's, as graphql-core's
+        ``await_completed`` wrapper around it would (one coroutine instead of two).
+        """
         results: dict[str, Any] = {}
         awaitable_keys: list[str] = []
         is_awaitable = self.is_awaitable
@@ -260,13 +267,19 @@ class _Execution:
         if not awaitable_keys:
             return results
 
-        async def get_results() -> dict[str, Any]:
-            if len(awaitable_keys) == 1:
-                key = awaitable_keys[0]
-                results[key] = await results[key]
-            else:
-                awaited = await gather_with_cancel(*(results[key] for key in awaitable_keys))
-                results.update(zip(awaitable_keys, awaited, strict=True))
+        async def get_results() -> dict[str, Any] | None:
+            try:
+                if len(awaitable_keys) == 1:
+                    key = awaitable_keys[0]
+                    results[key] = await results[key]
+                else:
+                    awaited = await gather_with_cancel(*(results[key] for key in awaitable_keys))
+                    results.update(zip(awaitable_keys, awaited, strict=True))
+            except Exception as raw_error:
+                if guard is None:
+                    raise
+                self.handle_field_error(raw_error, guard[1], guard[0], guard[2])
+                return None
             return results
 
         return get_results()
@@ -286,9 +299,9 @@ class _Execution:
             result = resolve(source, info, **arguments)
             if result.__class__ not in _PLAIN and self.is_awaitable(result):
                 return self.complete_awaitable_value(f, f.completion, info, path, result)
-            completed = self.complete_value(f, f.completion, info, path, result)
-            if completed.__class__ not in _PLAIN and self.is_awaitable(completed):
-                return self.await_completed(f, f.return_type, path, completed)
+            completed = self.complete_value(
+                f, f.completion, info, path, result, (f, f.return_type, path)
+            )
         except Exception as raw_error:
             self.handle_field_error(raw_error, f.return_type, f, path)
             return None
@@ -312,9 +325,9 @@ class _Execution:
             result = _strawberry_result(call, source, info, arguments)
             if result.__class__ not in _PLAIN and self.is_awaitable(result):
                 return self.complete_awaitable_value(f, f.completion, info, path, result)
-            completed = self.complete_value(f, f.completion, info, path, result)
-            if completed.__class__ not in _PLAIN and self.is_awaitable(completed):
-                return self.await_completed(f, f.return_type, path, completed)
+            completed = self.complete_value(
+                f, f.completion, info, path, result, (f, f.return_type, path)
+            )
         except Exception as raw_error:
             self.handle_field_error(raw_error, f.return_type, f, path)
             return None
@@ -358,9 +371,9 @@ class _Execution:
             path = Path(parent_path, f.key, f.parent_name)
             if f.needs_info:
                 info = self.info(f, path)
-            completed = self.complete_value(f, f.completion, info, path, result)
-            if completed.__class__ not in _PLAIN and self.is_awaitable(completed):
-                return self.await_completed(f, f.return_type, path, completed)
+            completed = self.complete_value(
+                f, f.completion, info, path, result, (f, f.return_type, path)
+            )
         except Exception as raw_error:
             if path is None:
                 path = Path(parent_path, f.key, f.parent_name)
@@ -418,8 +431,13 @@ class _Execution:
         info: Info | None,
         path: Path,
         result: Any,
+        guard: Guard | None = None,
     ) -> Any:
-        """graphql-core's ``complete_value`` for the plan's completion of the type."""
+        """graphql-core's ``complete_value`` for the plan's completion of the type.
+
+        With a ``guard``, an awaitable returned handles its errors as the guard's
+        field (graphql-core wraps it in ``await_completed``); without, it raises them.
+        """
         if isinstance(result, Exception):
             raise result
         tag = completion.tag
@@ -436,15 +454,21 @@ class _Execution:
             return None
         if tag is _LEAF:
             return _complete_leaf(cast(LeafCompletion, completion), result)
-        if tag is _LIST:
-            return self.complete_list_value(f, cast(ListCompletion, completion), info, path, result)
         if tag is _OBJECT:
             return self.complete_object_value(
-                f, cast(ObjectCompletion, completion), info, path, result
+                f, cast(ObjectCompletion, completion), info, path, result, guard
             )
-        return self.complete_abstract_value(
-            f, cast(AbstractCompletion, completion), info, path, result
-        )
+        if tag is _LIST:
+            completed = self.complete_list_value(
+                f, cast(ListCompletion, completion), info, path, result
+            )
+        else:
+            completed = self.complete_abstract_value(
+                f, cast(AbstractCompletion, completion), info, path, result
+            )
+        if guard is not None and completed.__class__ not in _PLAIN and self.is_awaitable(completed):
+            return self.await_completed(guard[0], guard[1], guard[2], completed)
+        return completed
 
     def complete_list_value(
         self,
@@ -546,11 +570,12 @@ class _Execution:
         completed_results: list[Any],
     ) -> bool:
         try:
-            completed = self.complete_value(f, completion, info, item_path, item)
-            if completed.__class__ not in _PLAIN and self.is_awaitable(completed):
-                completed_results.append(self.await_completed(f, item_type, item_path, completed))
-                return True
+            completed = self.complete_value(
+                f, completion, info, item_path, item, (f, item_type, item_path)
+            )
             completed_results.append(completed)
+            if completed.__class__ not in _PLAIN and self.is_awaitable(completed):
+                return True
         except Exception as raw_error:
             self.handle_field_error(raw_error, item_type, f, item_path)
             completed_results.append(None)
@@ -582,6 +607,7 @@ class _Execution:
         info: Info | None,
         path: Path,
         result: Any,
+        guard: Guard | None = None,
     ) -> Any:
         is_type_of = completion.is_type_of
         if is_type_of is not None:
@@ -596,10 +622,12 @@ class _Execution:
                         return await cast(Awaitable[Any], sub_fields)
                     return sub_fields
 
+                if guard is not None:
+                    return self.await_completed(*guard, execute_subfields_async())
                 return execute_subfields_async()
             if not checked:
                 raise invalid_return_type_error(completion.type, result, f.details)
-        return self.execute_fields(completion, result, path)
+        return self.execute_fields(completion, result, path, guard)
 
     def complete_abstract_value(
         self,

@@ -29,7 +29,8 @@ __all__ = ["_fresh_simulators", "seed_data", "sims", "sqlite_core"]
 @pytest.fixture(scope="session")
 async def differential(sqlite_core: str, sims: Simulators) -> AsyncIterator[Differential]:
     # Nothing may change between the two runs of one document: no circuit opened by
-    # failures, no retry or timeout because the shared machine was slow for a moment.
+    # failures, no retry, timeout or bulkhead refusal (a slot waited for longer than
+    # 0.5 s by one of 50 concurrent CRM calls) because the machine was slow for a moment.
     settings = settings_for(
         sqlite_core,
         sims,
@@ -39,6 +40,7 @@ async def differential(sqlite_core: str, sims: Simulators) -> AsyncIterator[Diff
         pricing_timeout=30.0,
         crm_timeout=30.0,
         shipping_timeout=30.0,
+        bulkhead_max_wait=30.0,
     )
     schema = create_schema(settings)
     guard_fields(schema._schema)

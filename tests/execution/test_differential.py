@@ -28,8 +28,19 @@ SUITE = suite_documents(SCHEMA._schema)
 GENERATED = 120
 
 
+def _difference(reference: Observation, candidate: Observation) -> str:
+    a, b = reference.response, candidate.response
+    at = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    return (
+        f"graphql-core: {reference.statements} statements, {reference.bolt_on_calls}, "
+        f"{reference.loader_batches}\ncompiled: {candidate.statements} statements, "
+        f"{candidate.bolt_on_calls}, {candidate.loader_batches}\nresponses from byte {at}:\n"
+        f"{a[max(0, at - 200) : at + 300]!r}\n{b[max(0, at - 200) : at + 300]!r}"
+    )
+
+
 def assert_same(reference: Observation, candidate: Observation, query: str) -> None:
-    assert Differential.same(reference, candidate)
+    assert Differential.same(reference, candidate), _difference(reference, candidate)
     # Only what the compiler leaves to graphql-core by design may fall back.
     assert not candidate.fell_back or "__schema" in query or "__type" in query, query
 
