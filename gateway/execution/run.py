@@ -16,7 +16,12 @@ lookup, ``collect_subfields``, argument coercion when the arguments are
 literals, a resolve info and a path for fields that do not need them
 (strawberry's attribute fields, ``__typename``), three calls per attribute
 field (strawberry's ``_get_basic_result`` -> ``get_result`` ->
-``getattr``), and the type dispatch of ``complete_value``.
+``getattr``), strawberry's resolver wrapper (``StrawberryCall``), the type
+dispatch of ``complete_value``, and coroutine layers that only forward an
+await (``with_abort_signal``, ``await_maybe``, and ``await_completed``, whose
+error handling the object's own coroutine does: the ``guard``). Folding
+coroutines that are awaited inline changes no scheduling: only tasks and
+real suspensions reach the event loop.
 
 Values graphql-core would complete in ways the plan does not model (an async
 iterable for a list) are handed to a graphql-core ``Executor`` built for this
