@@ -382,3 +382,26 @@ def test_a_custom_field_type_the_compiler_does_not_know_falls_back() -> None:
     assert not isinstance(variables, list)
     assert compile_operation(GRAPHQL, document, None, variables) is None
     assert GraphQLField(GraphQLNonNull(GraphQLString))  # the types used above exist
+
+
+@pytest.mark.parametrize("query", [q for q in DOCUMENTS if "Fail" in q or "wrong" in q])
+async def test_masking_sees_the_same_original_errors(query: str) -> None:
+    # MaskInternalErrors decides from each error's original error: it must be the same.
+    from gateway.errors import _masked, is_public
+
+    def masked(result: ExecutionResult) -> list[Any]:
+        errors = result.errors or []
+        return [(e if is_public(e) else _masked(e, "req-1")).formatted for e in errors]
+
+    document = parse(query)
+    outcome = execute(GRAPHQL, document, context_value=Context(), variable_values=VARIABLES)
+    expected = outcome if isinstance(outcome, ExecutionResult) else await outcome
+    actual = await execute_compiled(
+        GRAPHQL, document, cache=PlanCache(), context_value=Context(), variable_values=VARIABLES
+    )
+    assert actual is not None
+    assert masked(actual) == masked(expected)
+    assert [type(e.original_error) for e in actual.errors or []] == [
+        type(e.original_error) for e in expected.errors or []
+    ]
+    assert expected.errors  # these documents do fail
