@@ -29,8 +29,9 @@ __all__ = ["_fresh_simulators", "seed_data", "sims", "sqlite_core"]
 @pytest.fixture(scope="session")
 async def differential(sqlite_core: str, sims: Simulators) -> AsyncIterator[Differential]:
     # Nothing may change between the two runs of one document: no circuit opened by
-    # failures, no retry, timeout or bulkhead refusal (a slot waited for longer than
-    # 0.5 s by one of 50 concurrent CRM calls) because the machine was slow for a moment.
+    # failures, no retry, no timeout (a new connection's 0.5 s, a call's 2 s) and no
+    # bulkhead refusal (a slot waited for over 0.5 s by one of 50 concurrent CRM calls)
+    # because the shared machine was slow for a moment (seen at load average 16).
     settings = settings_for(
         sqlite_core,
         sims,
@@ -41,6 +42,7 @@ async def differential(sqlite_core: str, sims: Simulators) -> AsyncIterator[Diff
         crm_timeout=30.0,
         shipping_timeout=30.0,
         bulkhead_max_wait=30.0,
+        http_connect_timeout=30.0,
     )
     schema = create_schema(settings)
     guard_fields(schema._schema)
