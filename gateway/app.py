@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from gateway.backends import Backends
 from gateway.caching.responses import InvalidationBroadcast, response_cache_from_settings
 from gateway.context import ContextFactory
+from gateway.execution.compiled import PlanCache
 from gateway.execution.documents import Documents
 from gateway.gc_tuning import tuned_gc
 from gateway.http.endpoint import GraphQLEndpoint, GraphQLServices, http_chain, operation_steps
@@ -101,6 +102,7 @@ def _parts(settings: Settings, backends: Backends) -> _Parts:
         ),
         max_body_bytes=settings.max_body_bytes,
         max_batch=settings.batch_max_operations,
+        plans=PlanCache(maxsize=settings.compiled_plans) if settings.compiled_execution else None,
         authenticator=Authenticator.from_settings(settings),
         persisted=PersistedQueries.from_settings(settings),
         response_cache=response_cache,
@@ -116,7 +118,9 @@ def _routes(parts: _Parts) -> list[BaseRoute]:
     services, settings = parts.services, parts.settings
     websocket = GatewayWebSocketView(
         parts.schema,
-        operations=WebSocketOperations(operation_steps(services), services.make_context),
+        operations=WebSocketOperations(
+            operation_steps(services), services.make_context, services.plans
+        ),
         authenticator=services.authenticator,
     )
     ide = None
@@ -192,6 +196,7 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_options(settings))
     app.state.schema = parts.schema
+    app.state.plans = parts.services.plans  # compiled query plans (None: turned off)
     app.state.on_change = parts.writes.on_change  # cache hygiene seam (gateway.writes.changes)
     return app
 

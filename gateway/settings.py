@@ -81,6 +81,14 @@ class Settings(BaseSettings):
         default=None, description="Redis URL for shared cache, rate limits and events."
     )
 
+    compiled_execution: bool = Field(
+        default=True,
+        description="Run known queries from a compiled plan (the same results as graphql-core's "
+        "executor with less work per field); false runs every operation on graphql-core.",
+    )
+    compiled_plans: int = Field(
+        default=512, ge=1, description="How many compiled query plans a process keeps."
+    )
     batch_max_operations: int = Field(
         default=0,
         ge=0,

@@ -41,6 +41,7 @@ from adapters.errors import BackendError
 from gateway.caching.responses import ResponseCache, ResponseCaching
 from gateway.context import ContextFactory
 from gateway.errors import ErrorCode, RequestRejected
+from gateway.execution.compiled import PlanCache
 from gateway.execution.documents import Documents
 from gateway.execution.execute import Execute
 from gateway.execution.prepare import OpenContext, Parse, Resolve, Validate
@@ -80,6 +81,7 @@ class GraphQLServices:
     shape_limits: ShapeLimits
     max_body_bytes: int
     max_batch: int = 0
+    plans: PlanCache | None = None
     authenticator: Authenticator | None = None
     persisted: PersistedQueries | None = None
     response_cache: ResponseCache | None = None
@@ -119,7 +121,7 @@ def http_chain(services: GraphQLServices) -> Handler:
         steps.append(ResponseCaching(services.response_cache, services.limiter))
     steps.extend(operation_steps(services))
     steps.append(Idempotency(services.idempotency))
-    return chain(steps, Execute())
+    return chain(steps, Execute(services.plans))
 
 
 class GraphQLEndpoint:

@@ -41,6 +41,7 @@ from strawberry.types.unset import UnsetType
 
 from gateway.context import ContextFactory
 from gateway.errors import RequestRejected
+from gateway.execution.compiled import PlanCache
 from gateway.execution.execute import Execute, outcome_of
 from gateway.execution.masking import masked
 from gateway.execution.prepare import OpenContext
@@ -75,9 +76,11 @@ class WebSocketOperations:
         make_context: builds each operation's ``Context``.
     """
 
-    def __init__(self, steps: list[Step], make_context: ContextFactory) -> None:
+    def __init__(
+        self, steps: list[Step], make_context: ContextFactory, plans: PlanCache | None = None
+    ) -> None:
         self.handler: Handler = chain([OpenContext(make_context), *steps], self._stream)
-        self._execute = Execute()
+        self._execute = Execute(plans)
 
     async def run(
         self, connection: Connection, query: str, variables: Any, operation_name: Any
