@@ -11,18 +11,19 @@ answers (``Replay``), so the timed requests run the real schema, resolvers,
 DataLoaders (same batches) and permission wrappers, but no I/O. Measured per
 operation, alternating, CPU time (``time.process_time``), median of ``-n``:
 
-- ``graphql-core``: ``graphql.execute`` with strawberry's executor class, as
-  ``strawberry.Schema.execute`` calls it, on a parsed document;
+- ``graphql-core``: graphql-core's executor with strawberry's executor class
+  (as the gateway's fallback runs it), on a parsed document;
 - ``compiled``: ``gateway.execution.execute_compiled`` on the same document;
-- ``strawberry+extensions``: ``schema.execute`` of the gateway's schema with
-  its extensions (``gateway.app._extensions``: masking, operation info,
-  parser and validation caches, permissions, limits, cost), from the text;
-- ``strawberry, caches only``: the same with only the parser and validation
-  caches, to tell the extension machinery from the extensions' own work.
+- ``pipeline``: the gateway's operation steps from the text (cached parse and
+  validation, document limits, operation and variables, cost, permissions)
+  and its ``Execute`` step with compiled plans, as ``/graphql`` runs them
+  after authentication;
+- ``pipeline, plain``: the same steps with compiled execution off.
 
-Also timed alone: the cost walk, the mutation refusal check, and one
-``MaskInternalErrors`` pass. The speed goal (from the performance issue) is
-printed beside the figures: compiled at most 1/4 of graphql-core's CPU.
+Also timed alone: the cost walk, the mutation refusal check, uncached
+parsing and validation, compiling a plan, and one masking pass. The speed
+goal (from the performance issue) is printed beside the figures: compiled at
+most 1/4 of graphql-core's CPU.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, execute, parse, validate
+from graphql import ExecutionResult, experimental_execute_incrementally, parse, validate
 from graphql.execution.values import get_variable_values
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -136,34 +137,41 @@ async def _run(
     backends: Any,
     replays: list[Replay],
 ) -> list[str]:
-    from strawberry.extensions import ParserCache, ValidationCache
-
-    from gateway.app import _extensions
-    from gateway.auth import ALL_SCOPES
-    from gateway.context import Context
-    from gateway.errors import MaskInternalErrors
+    from gateway.app import create_schema, validation_rules
+    from gateway.context import Context, ContextFactory
     from gateway.execution import PlanCache, compile_operation, execute_compiled
-    from gateway.limits import CostModel, operation_cost
-    from gateway.permissions import guard_fields, refused_root_fields
-    from schema import build_schema
+    from gateway.execution.documents import Documents
+    from gateway.execution.masking import masked
+    from gateway.limits.cost import CostModel, ShapeLimits, operation_cost
+    from gateway.security.clients import ALL_SCOPES, Identity
+    from gateway.security.permissions import refused_root_fields
 
-    full = build_schema(extensions=_extensions(settings))
-    caches_only = build_schema(
-        extensions=[lambda: ParserCache(maxsize=64), lambda: ValidationCache(maxsize=64)]  # type: ignore[list-item]
-    )
-    schema = full._schema
-    guard_fields(schema)
-    guard_fields(caches_only._schema)
+    schema = create_schema(settings)._schema  # protected fields guarded, as the app's
     document = parse(query)
     assert not validate(schema, document)
     plans = PlanCache()
-    scopes = frozenset(ALL_SCOPES)
+    identity = Identity("bench", frozenset(ALL_SCOPES), "api_key")
 
     def context() -> Context:
-        return Context(settings=settings, backends=backends, request_id="bench", scopes=scopes)
+        return Context(settings=settings, backends=backends, request_id="bench", identity=identity)
+
+    def chained(plans: PlanCache | None) -> Callable[[], Awaitable[Any]]:
+        return _pipeline(
+            query,
+            Documents(schema, validation_rules(settings), max_tokens=settings.max_query_tokens),
+            CostModel.from_settings(settings),
+            ShapeLimits(
+                max_depth=settings.max_query_depth,
+                max_aliases=settings.max_query_aliases,
+                max_spreads=settings.max_fragment_spreads,
+            ),
+            ContextFactory(settings, backends),
+            identity,
+            plans,
+        )
 
     async def core_path() -> Any:
-        result = execute(
+        result = experimental_execute_incrementally(
             schema,
             document,
             context_value=context(),
@@ -176,17 +184,11 @@ async def _run(
     async def compiled_path() -> Any:
         return await execute_compiled(schema, document, cache=plans, context_value=context())
 
-    async def strawberry_full() -> Any:
-        return await full.execute(query, context_value=context())
-
-    async def strawberry_caches() -> Any:
-        return await caches_only.execute(query, context_value=context())
-
     paths: dict[str, Callable[[], Awaitable[Any]]] = {
         "graphql-core": core_path,
         "compiled": compiled_path,
-        "strawberry+extensions": strawberry_full,
-        "strawberry, caches only": strawberry_caches,
+        "pipeline": chained(PlanCache()),
+        "pipeline, plain": chained(None),
     }
     # Record the answers through the real adapters, then replay them.
     reference = _formatted(await core_path())
@@ -202,79 +204,41 @@ async def _run(
             await path()
 
     if profile is not None:
-        from pyinstrument import Profiler
+        return await _profiled(paths[profile], n)
 
-        profiler = Profiler(interval=0.0002, async_mode="enabled")
-        with profiler:
-            for _ in range(n):
-                await paths[profile]()
-        from pyinstrument.renderers import ConsoleRenderer
-
-        flat = profiler.output(
-            ConsoleRenderer(unicode=False, color=False, flat=True, time="percent_of_total")
-        )
-        return [
-            "--- by library (self time) ---",
-            *_by_library(profiler),
-            "--- by function (self time) ---",
-            *flat.splitlines()[:40],
-            "--- call tree ---",
-            profiler.output_text(unicode=False, color=False, show_all=False),
-        ]
-
-    cpu: dict[str, list[float]] = {name: [] for name in paths}
     names = list(paths)
-    for index in range(n):
-        order = names if index % 2 else names[::-1]
-        for name in order:
-            started = time.process_time()
-            await paths[name]()
-            cpu[name].append(time.process_time() - started)
-    medians = {name: statistics.median(times) * 1000 for name, times in cpu.items()}
+    medians = {name: ms for name, ms in zip(names, await _alternating(paths, n), strict=True)}
 
     # The pre-execution checks alone (what the pipeline runs around execution).
     model = CostModel.from_settings(settings)
     no_variables = get_variable_values(schema, (), {})
-    operation = document.definitions[0]
+    operation: Any = document.definitions[0]
+    sample = await core_path()
     extras: dict[str, float] = {}
     for label, step in (
-        ("cost walk (operation_cost)", lambda: operation_cost(schema, operation, {}, {}, model)),  # type: ignore[arg-type]
-        ("mutation refusal check", lambda: refused_root_fields(document, None, scopes)),
+        ("cost walk (operation_cost)", lambda: operation_cost(schema, operation, {}, {}, model)),
+        ("mutation refusal check", lambda: refused_root_fields(operation, {}, identity.scopes)),
         ("validate (uncached)", lambda: validate(schema, document)),
         ("parse (uncached)", lambda: parse(query)),
         ("compile the plan", lambda: compile_operation(schema, document, None, no_variables)),
+        ("masking pass", lambda: masked(sample.errors or [], "bench")),
     ):
         started = time.process_time()
         for _ in range(n):
             step()
         extras[label] = (time.process_time() - started) / n * 1000
-    # Per operation, whatever its fields: strawberry's request machinery on `{ __typename }`.
+    # Per operation, whatever its fields: `{ __typename }`.
     trivial = parse("{ __typename }")
     fixed: dict[str, Callable[[], Awaitable[Any]]] = {
-        "graphql-core": lambda: _awaited(execute(schema, trivial, context_value=context())),
-        "compiled": lambda: execute_compiled(schema, trivial, cache=plans, context_value=context()),
-        "strawberry+extensions": lambda: full.execute("{ __typename }", context_value=context()),
-        "strawberry, caches only": lambda: caches_only.execute(
-            "{ __typename }", context_value=context()
+        "graphql-core": lambda: _awaited(
+            experimental_execute_incrementally(schema, trivial, context_value=context())
         ),
+        "compiled": lambda: execute_compiled(schema, trivial, cache=plans, context_value=context()),
     }
     for step in fixed.values():
         for _ in range(30):
             await step()
-    fixed_cpu: dict[str, list[float]] = {name: [] for name in fixed}
-    for index in range(n):
-        for name in names if index % 2 else names[::-1]:
-            started = time.process_time()
-            await fixed[name]()
-            fixed_cpu[name].append(time.process_time() - started)
-    sample = await strawberry_full()
-    mask = MaskInternalErrors()
-    started = time.process_time()
-    for _ in range(n):
-        mask.execution_context = type("E", (), {"result": sample, "context": context()})()  # type: ignore[assignment]
-        for _step in mask.on_operation():  # type: ignore[union-attr]
-            pass
-    extras["MaskInternalErrors pass"] = (time.process_time() - started) / n * 1000
+    fixed_ms = dict(zip(fixed, await _alternating(fixed, n), strict=True))
 
     base = medians["graphql-core"]
     out = [f"{len(reference)} bytes of JSON; CPU per operation, median of {n}:"]
@@ -284,8 +248,8 @@ async def _run(
             f"  adapter calls {calls[name]}"
         )
     out.append("  fixed cost per operation (`{ __typename }`), median:")
-    for name in names:
-        out.append(f"    {name:26s} {statistics.median(fixed_cpu[name]) * 1000:7.3f} ms")
+    for name, value in fixed_ms.items():
+        out.append(f"    {name:26s} {value:7.3f} ms")
     ratio = medians["compiled"] / base
     verdict = "met" if ratio <= GOAL_RATIO else "missed"
     out.append(f"  goal: compiled <= {GOAL_RATIO:.2f} x graphql-core: {ratio:.2f} ({verdict})")
@@ -293,6 +257,79 @@ async def _run(
     for label, value in extras.items():
         out.append(f"    {label:28s} {value:7.3f} ms")
     return out
+
+
+def _pipeline(
+    query: str,
+    documents: Any,
+    model: Any,
+    shape: Any,
+    make_context: Any,
+    identity: Any,
+    plans: Any,
+) -> Callable[[], Awaitable[Any]]:
+    """The gateway's operation steps and ``Execute`` from the document's text."""
+    from starlette.requests import HTTPConnection
+
+    from gateway.execution.execute import Execute
+    from gateway.execution.prepare import OpenContext, Parse, Resolve, Validate
+    from gateway.limits.cost import CostLimit, DocumentLimits
+    from gateway.pipeline import Exchange, GraphQLRequest, Transport, chain
+    from gateway.security.permissions import RootPermissions
+
+    handler = chain(
+        [
+            OpenContext(make_context),
+            Parse(documents),
+            DocumentLimits(shape),
+            Validate(documents),
+            Resolve(documents.schema),
+            CostLimit(documents.schema, model),
+            RootPermissions(),
+        ],
+        Execute(plans),
+    )
+    connection = HTTPConnection({"type": "http", "headers": [], "method": "POST", "path": "/"})
+    params = GraphQLRequest(query)
+
+    async def run() -> Any:
+        exchange = Exchange(connection, Transport.POST, identity=identity, params=params)
+        return (await handler(exchange)).result
+
+    return run
+
+
+async def _alternating(paths: dict[str, Callable[[], Awaitable[Any]]], n: int) -> list[float]:
+    """Each path's median CPU time in ms, the paths taking turns (order reversed every round)."""
+    cpu: dict[str, list[float]] = {name: [] for name in paths}
+    names = list(paths)
+    for index in range(n):
+        for name in names if index % 2 else names[::-1]:
+            started = time.process_time()
+            await paths[name]()
+            cpu[name].append(time.process_time() - started)
+    return [statistics.median(cpu[name]) * 1000 for name in names]
+
+
+async def _profiled(path: Callable[[], Awaitable[Any]], n: int) -> list[str]:
+    from pyinstrument import Profiler
+    from pyinstrument.renderers import ConsoleRenderer
+
+    profiler = Profiler(interval=0.0002, async_mode="enabled")
+    with profiler:
+        for _ in range(n):
+            await path()
+    flat = profiler.output(
+        ConsoleRenderer(unicode=False, color=False, flat=True, time="percent_of_total")
+    )
+    return [
+        "--- by library (self time) ---",
+        *_by_library(profiler),
+        "--- by function (self time) ---",
+        *flat.splitlines()[:40],
+        "--- call tree ---",
+        profiler.output_text(unicode=False, color=False, show_all=False),
+    ]
 
 
 #: Where a frame's self time is counted, by the first matching part of its file path.
@@ -303,7 +340,7 @@ LIBRARIES = (
     ("/schema/", "schema (types, resolvers)"),
     ("/resolvers/", "schema (types, resolvers)"),
     ("gateway/loaders.py", "loaders and metrics"),
-    ("gateway/metrics.py", "loaders and metrics"),
+    ("gateway/observability/metrics.py", "loaders and metrics"),
     ("bench/", "bench (replayed adapters)"),
     ("asyncio/", "event loop, tasks (uvloop's C loop shows as asyncio's Runner)"),
     ("<built-in>", "builtins"),
