@@ -18,6 +18,7 @@ its transports (``transport=``: an in-process app through
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import functools
 import hashlib
@@ -80,7 +81,8 @@ class HttpBackend:
         base_url: the bolt-on's base URL (a deployment setting, never a constant);
             a request's path is appended to it.
         headers: credentials and fixed headers sent with every call.
-        timeout: the whole budget of one call, retries included, in seconds.
+        timeout: the whole budget of one call (queueing, retries and waits
+            included), in seconds.
         connect_timeout: the budget of opening one connection.
         read_timeout: the budget of one attempt's wait for the response
             (default: the whole budget).
@@ -202,6 +204,7 @@ class HttpBackend:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        queue: asyncio.Semaphore | None = None,
     ) -> Any:
         """Call the bolt-on and return its decoded JSON body.
 
@@ -211,6 +214,11 @@ class HttpBackend:
         method's nature, and a POST with an ``Idempotency-Key`` header counts
         as idempotent; pass ``True`` for a POST the backend de-duplicates by
         its body (an event id), ``False`` to forbid retries.
+
+        Args:
+            queue: an adapter's own bound on concurrent calls (the CRM's), waited
+                for inside the budget, like the bulkhead: the budget covers
+                queueing, retries and the call.
 
         Raises:
             BackendTimeout: the call took longer than its budget.
@@ -256,7 +264,7 @@ class HttpBackend:
 
         try:
             return await self.resilience.call(
-                attempt, idempotent=idempotent, retryable=self._retryable
+                attempt, idempotent=idempotent, retryable=self._retryable, queue=queue
             )
         except BackendError as exc:
             outcome = exc.code

@@ -64,15 +64,15 @@ class ShippingAdapter(HttpBackend):
 
     async def tracking_events(self, shipment_id: str) -> list[TrackingEventRecord] | None:
         """Tracking events of a shipment, oldest first; ``None`` for an unknown shipment."""
-        async with self._bound:
-            try:
-                body = await self.request(
-                    "GET",
-                    f"/v1/shipments/{quote(shipment_id, safe='')}/events",
-                    operation="listTrackingEvents",
-                )
-            except BackendNotFound:
-                return None
+        try:
+            body = await self.request(
+                "GET",
+                f"/v1/shipments/{quote(shipment_id, safe='')}/events",
+                operation="listTrackingEvents",
+                queue=self._bound,
+            )
+        except BackendNotFound:
+            return None
         try:
             return [
                 TrackingEventRecord(
