@@ -63,6 +63,10 @@ async def test_a_bolt_on_failing_half_its_calls_fails_only_what_retries_cannot_h
         sims,
         cache_enabled=False,
         retry_attempts=attempts,
+        # The old default: five attempts failing in a row opened the circuit, and so
+        # it did within seconds here. Five failed calls are not enough now unless
+        # they are also half of the window's calls.
+        breaker_failure_threshold=5,
         retry_base_delay=0.002,
         retry_max_delay=0.01,
         rate_limit_enabled=False,
