@@ -82,10 +82,16 @@ class CrmAdapter(HttpBackend):
             raise BackendUnavailable(self.service, "malformed insights") from exc
 
     async def probe(self) -> None:
-        """A cheap authenticated call: raises when the CRM is down or refuses our key."""
+        """A cheap authenticated call: raises when the CRM is down or refuses our key.
+
+        One attempt, outside the breaker and the bulkhead (``/readyz``, ``gateway check``).
+        """
         try:
             await self.request(
-                "GET", "/v1/accounts/__probe__/insights", operation="getAccountInsights"
+                "GET",
+                "/v1/accounts/__probe__/insights",
+                operation="getAccountInsights",
+                resilient=False,
             )
         except BackendNotFound:
             return  # an unknown account, answered: the CRM is up and accepted our key

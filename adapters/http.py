@@ -24,7 +24,7 @@ import functools
 import hashlib
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -205,6 +205,7 @@ class HttpBackend:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         queue: asyncio.Semaphore | None = None,
+        resilient: bool = True,
     ) -> Any:
         """Call the bolt-on and return its decoded JSON body.
 
@@ -219,6 +220,9 @@ class HttpBackend:
             queue: an adapter's own bound on concurrent calls (the CRM's), waited
                 for inside the budget, like the bulkhead: the budget covers
                 queueing, retries and the call.
+            resilient: ``False`` makes one attempt within the budget, outside the
+                breaker, the bulkhead and retries: a health probe must see the
+                backend, not the breaker's opinion of it, nor change that opinion.
 
         Raises:
             BackendTimeout: the call took longer than its budget.
@@ -263,6 +267,8 @@ class HttpBackend:
             return self._decode(response.status, body, response.headers.get("Retry-After"))
 
         try:
+            if not resilient:
+                return await self._direct(attempt)
             return await self.resilience.call(
                 attempt, idempotent=idempotent, retryable=self._retryable, queue=queue
             )
@@ -280,6 +286,13 @@ class HttpBackend:
                 )
                 for observer in self.observers:
                     observer.backend_call(record)
+
+    async def _direct(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await attempt()
+        except TimeoutError:
+            raise BackendTimeout(self.service, "timed out") from None
 
     async def _send_httpx(
         self,

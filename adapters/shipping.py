@@ -54,12 +54,16 @@ class ShippingAdapter(HttpBackend):
             raise BackendUnavailable(self.service, "malformed shipments") from exc
 
     async def probe(self) -> None:
-        """A cheap authenticated call: raises when Shipping is down or refuses our token."""
+        """A cheap authenticated call: raises when Shipping is down or refuses our token.
+
+        One attempt, outside the breaker and the bulkhead (``/readyz``, ``gateway check``).
+        """
         await self.request(
             "GET",
             "/v1/shipments",
             params={"order_number": ["__probe__"]},
             operation="listShipments",
+            resilient=False,
         )
 
     async def tracking_events(self, shipment_id: str) -> list[TrackingEventRecord] | None:

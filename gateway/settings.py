@@ -134,6 +134,11 @@ class Settings(BaseSettings):
         gt=0,
         description="On SIGTERM, seconds in-flight requests get to finish before being cut.",
     )
+    readiness_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds `/readyz` reuses each backend's probe result (0: probe every call).",
+    )
 
     # --- access control and limits (issue 5: auth, scopes, query limits, rate limits, APQ) ---
     clients: list[ClientConfig] = Field(

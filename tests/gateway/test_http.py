@@ -16,7 +16,9 @@ QUERY = '{ product(sku: "SKU-00001") { sku price { listPrice } } }'
 
 @pytest.fixture(scope="module")
 def base_url(sqlite_core: str, sims: Simulators) -> Iterator[str]:
-    app = create_app(settings_for(sqlite_core, sims, max_body_bytes=4096))
+    # Probes not reused: test_healthz_and_readyz turns a bolt-on off between two calls.
+    settings = settings_for(sqlite_core, sims, max_body_bytes=4096, readiness_cache_seconds=0)
+    app = create_app(settings)
     with BackgroundServer(app) as server:
         yield server.url
 

@@ -3,6 +3,7 @@
 - A bolt-on failing half its calls costs only the share retries cannot hide
   (0.5 ** attempts), not most requests: the breaker judges calls after retries.
 - A hung bolt-on answers within its budget, queueing for a full bulkhead included.
+- ``/readyz`` in a burst probes each bolt-on a handful of times, outside the breaker.
 """
 
 from __future__ import annotations
@@ -119,3 +120,31 @@ async def test_a_hung_bolt_on_answers_within_its_budget_with_a_full_bulkhead(
     # here before the fix, as the circuit opened after five). The margin is for the
     # core read before the call and a loaded machine, not a speed goal.
     assert slowest < budget + 0.8, f"the slowest answer took {slowest:.2f} s"
+
+
+async def test_a_burst_of_readyz_probes_each_bolt_on_a_handful_of_times(
+    sqlite_core: str, sims: Simulators
+) -> None:
+    settings = settings_for(sqlite_core, sims, readiness_cache_seconds=1.0)
+    # Pricing is down: its probes must neither be retried nor open its circuit.
+    sims.pricing.state.configure(failure_rate=1.0, failure_status=503)
+    with served(settings) as (url, backends):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            started = time.perf_counter()
+            answers = await asyncio.gather(*(client.get("/readyz") for _ in range(200)))
+            burst = time.perf_counter() - started
+        pricing_circuit = backends.breakers["pricing"].state
+    probes = {
+        "pricing": sims.pricing.state.count("listPrices"),
+        "crm": sims.crm.state.count("getAccountInsights"),
+        "shipping": sims.shipping.state.count("listShipments"),
+    }
+    print(f"200 /readyz in {burst:.2f} s: probe calls {probes}")
+    assert all(answer.status_code == 200 for answer in answers)
+    last = answers[-1].json()["backends"]
+    assert last["pricing"] == {"status": "down", "reason": "HTTP 503", "circuit": "closed"}
+    assert last["crm"]["status"] == "up"
+    # One probe per backend per second of burst (plus one in flight at its edge).
+    allowed = 2 + int(burst)
+    assert all(count <= allowed for count in probes.values()), probes
+    assert pricing_circuit == "closed"
