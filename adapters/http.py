@@ -254,7 +254,14 @@ class HttpBackend:
                 raise BackendUnavailable(self.service, "client is closed")
             try:
                 async with session.request(
-                    method, self._base + path, params=query, data=content, headers=send_headers
+                    method,
+                    self._base + path,
+                    params=query,
+                    data=content,
+                    headers=send_headers,
+                    # A contract has no redirects; following one would carry our
+                    # credentials wherever a Location header points.
+                    allow_redirects=False,
                 ) as response:
                     body = await response.read()
             except TimeoutError as exc:
@@ -262,7 +269,10 @@ class HttpBackend:
                 # cancellation here and becomes BackendTimeout in Resilience.
                 raise BackendTimeout(self.service, "timed out") from exc
             except aiohttp.ClientError as exc:
-                raise BackendUnavailable(self.service, _reason(exc)) from exc
+                # A ClientResponseError's repr holds the request's headers (credentials):
+                # it is not kept as the cause, where a log could print it.
+                cause = None if isinstance(exc, aiohttp.ClientResponseError) else exc
+                raise BackendUnavailable(self.service, _reason(exc)) from cause
             last_status.append(response.status)
             return self._decode(response.status, body, response.headers.get("Retry-After"))
 
@@ -324,13 +334,16 @@ class HttpBackend:
         return isinstance(exc.__cause__, _RETRYABLE_TRANSPORT)
 
     def _decode(self, status: int, content: bytes, retry_after: str | None) -> Any:
-        if status < 400:
+        if status < 300:
             if not content:
                 return None
             try:
                 return orjson.loads(content)
             except orjson.JSONDecodeError as exc:
                 raise BackendUnavailable(self.service, "invalid JSON", status=status) from exc
+        if status < 400:
+            # An unexpected redirect (not followed): the bolt-on is misconfigured.
+            raise BackendUnavailable(self.service, f"HTTP {status}", status=status)
         if status == 404:
             raise BackendNotFound(self.service, "not found", status=status)
         if status == 429 or status >= 500:
