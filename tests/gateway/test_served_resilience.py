@@ -104,6 +104,9 @@ async def test_a_hung_bolt_on_answers_within_its_budget_with_a_full_bulkhead(
         crm_concurrency=2,
         bulkhead_limits={"pricing": 64, "crm": 2, "shipping": 64},
         bulkhead_max_wait=10.0,
+        # Not the subject here: a circuit opened by the first timeouts would fail the
+        # later calls fast (UPSTREAM_UNAVAILABLE) if a loaded machine delayed them.
+        breaker_failure_threshold=100,
         rate_limit_enabled=False,
     )
     sims.crm.state.configure(hang=True)

@@ -179,14 +179,12 @@ async def test_a_connection_closed_unanswered_is_not_retried_for_an_unkeyed_post
 async def test_a_refused_connection_is_a_retryable_connect_error() -> None:
     adapter = PricingAdapter(_refusing_url(), token="t", resilience=resilience("pricing"))
     async with adapter:
-        started = time.perf_counter()
         with pytest.raises(BackendUnavailable) as raised:
             await adapter.prices(["SKU-00001"])
     assert raised.value.reason == "ConnectError"
     # Nothing listens, so the attempts cannot be counted there; the predicate that
     # let the three of the other tests happen says yes to this one too.
     assert adapter._retryable(raised.value)
-    assert time.perf_counter() - started < 1.0
 
 
 async def test_connect_errors_over_an_httpx_transport_are_retried() -> None:
