@@ -40,6 +40,8 @@ T = TypeVar("T")
 
 #: The reason of the error a full bulkhead raises.
 BULKHEAD_FULL = "bulkhead full"
+#: The reason of the timeout of a call whose budget ran out before a slot was free.
+QUEUE_TIMEOUT = "timed out waiting for a slot"
 
 CircuitState = Literal["closed", "open", "half_open"]
 #: Told of every change of a breaker's state: ``(service, state)``.
@@ -329,9 +331,9 @@ class Resilience:
             success = True
             raise
         except BackendUnavailable as exc:
-            # A full bulkhead is our own limit, not an answer of the backend's: the
-            # calls holding the slots will report how it is doing.
-            if exc.reason != BULKHEAD_FULL:
+            # A full bulkhead, or a budget spent waiting for a slot, is our own limit,
+            # not an answer of the backend's: the calls holding the slots report it.
+            if exc.reason not in (BULKHEAD_FULL, QUEUE_TIMEOUT):
                 success = False
             raise
         finally:
@@ -351,23 +353,26 @@ class Resilience:
     ) -> T:
         deadline = asyncio.get_running_loop().time() + self.total_timeout
         bulkhead = self.bulkhead
+        waiting = True
         try:
             async with asyncio.timeout_at(deadline):
                 if queue is not None:
                     await queue.acquire()
                 try:
-                    if bulkhead is None:
-                        return await self._attempts(attempt, idempotent, retryable, deadline)
-                    await bulkhead.acquire()
+                    if bulkhead is not None:
+                        await bulkhead.acquire()
                     try:
+                        waiting = False
                         return await self._attempts(attempt, idempotent, retryable, deadline)
                     finally:
-                        bulkhead.release()
+                        if bulkhead is not None:
+                            bulkhead.release()
                 finally:
                     if queue is not None:
                         queue.release()
         except TimeoutError:
-            raise BackendTimeout(self.service, "timed out") from None
+            reason = QUEUE_TIMEOUT if waiting else "timed out"
+            raise BackendTimeout(self.service, reason) from None
 
     async def _attempts(
         self,
@@ -407,6 +412,7 @@ class Resilience:
 
 __all__ = [
     "BULKHEAD_FULL",
+    "QUEUE_TIMEOUT",
     "Bulkhead",
     "CircuitBreaker",
     "CircuitState",
