@@ -2,7 +2,9 @@
 
 The CRM has no batch read: insights for N accounts are N requests, run
 concurrently under a bound (``concurrency``) shared by the whole process so
-a wide query cannot flood the CRM.
+a wide query cannot flood the CRM. The wait for that bound is part of each
+call's budget (``HttpBackend.request(queue=...)``): a hung CRM costs a
+query its CRM timeout, not a multiple of it.
 """
 
 from __future__ import annotations
@@ -56,15 +58,15 @@ class CrmAdapter(HttpBackend):
         return [by_account[account] for account in accounts]
 
     async def _one_insights(self, account: str) -> InsightsRecord | None:
-        async with self._bound:
-            try:
-                body = await self.request(
-                    "GET",
-                    f"/v1/accounts/{quote(account, safe='')}/insights",
-                    operation="getAccountInsights",
-                )
-            except BackendNotFound:
-                return None
+        try:
+            body = await self.request(
+                "GET",
+                f"/v1/accounts/{quote(account, safe='')}/insights",
+                operation="getAccountInsights",
+                queue=self._bound,
+            )
+        except BackendNotFound:
+            return None
         try:
             owner = body["owner"]
             return InsightsRecord(
@@ -80,26 +82,32 @@ class CrmAdapter(HttpBackend):
             raise BackendUnavailable(self.service, "malformed insights") from exc
 
     async def probe(self) -> None:
-        """A cheap authenticated call: raises when the CRM is down or refuses our key."""
+        """A cheap authenticated call: raises when the CRM is down or refuses our key.
+
+        One attempt, outside the breaker and the bulkhead (``/readyz``, ``gateway check``).
+        """
         try:
             await self.request(
-                "GET", "/v1/accounts/__probe__/insights", operation="getAccountInsights"
+                "GET",
+                "/v1/accounts/__probe__/insights",
+                operation="getAccountInsights",
+                resilient=False,
             )
         except BackendNotFound:
             return  # an unknown account, answered: the CRM is up and accepted our key
 
     async def activities(self, account: str, limit: int = 20) -> list[ActivityRecord] | None:
         """The account's most recent activities, or ``None`` for an unknown account."""
-        async with self._bound:
-            try:
-                body = await self.request(
-                    "GET",
-                    f"/v1/accounts/{quote(account, safe='')}/activities",
-                    operation="listAccountActivities",
-                    params={"limit": limit},
-                )
-            except BackendNotFound:
-                return None
+        try:
+            body = await self.request(
+                "GET",
+                f"/v1/accounts/{quote(account, safe='')}/activities",
+                operation="listAccountActivities",
+                params={"limit": limit},
+                queue=self._bound,
+            )
+        except BackendNotFound:
+            return None
         try:
             return [
                 ActivityRecord(

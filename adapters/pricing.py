@@ -50,9 +50,16 @@ class PricingAdapter(HttpBackend):
             raise BackendUnavailable(self.service, "malformed prices") from exc
 
     async def probe(self) -> None:
-        """A cheap authenticated call: raises when Pricing is down or refuses our token."""
+        """A cheap authenticated call: raises when Pricing is down or refuses our token.
+
+        One attempt, outside the breaker and the bulkhead (``/readyz``, ``gateway check``).
+        """
         await self.request(
-            "GET", "/v1/prices", params={"sku": ["__probe__"]}, operation="listPrices"
+            "GET",
+            "/v1/prices",
+            params={"sku": ["__probe__"]},
+            operation="listPrices",
+            resilient=False,
         )
 
     async def quote(

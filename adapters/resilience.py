@@ -3,34 +3,45 @@
 ``HttpBackend.request`` runs every call through one ``Resilience`` object
 per backend, in this order::
 
-    total budget (asyncio.timeout)
-     └── bulkhead (bounded concurrent calls, bounded wait for a slot)
-          └── for each attempt:
-               breaker.before_call()  -> fail fast while open
-               the HTTP call          -> breaker.record(...)
-               retry?  only idempotent calls, only connect errors / 429 / 503,
-                       exponential backoff with full jitter, Retry-After honoured
-                       up to a cap, never past the total budget
+    breaker.before_call()             -> fail fast while open (once per call)
+    total budget (asyncio.timeout)    -> covers everything below
+     └── the adapter's own queue, if any (the CRM's bound on concurrent calls)
+          └── bulkhead (bounded concurrent calls, bounded wait for a slot)
+               └── for each attempt:
+                    the HTTP call
+                    retry?  only idempotent calls, only connect errors / 429 / 503,
+                            exponential backoff with full jitter, Retry-After honoured
+                            up to a cap, never past the total budget
+    breaker.record(...)               -> the call's outcome, after its retries
 
-Nothing here knows httpx: the caller says which failures are retryable.
+The breaker judges logical calls, not attempts: a call that failed twice and
+then succeeded is a success. Counting attempts made a bolt-on failing half
+its calls look mostly down (see ``CircuitBreaker``).
+
+Nothing here knows the HTTP client: the caller says which failures are retryable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from adapters.errors import BackendError, BackendTimeout, BackendUnavailable
+from adapters.errors import BackendError, BackendRejected, BackendTimeout, BackendUnavailable
 
 log = logging.getLogger("adapters.resilience")
 
 T = TypeVar("T")
+
+#: The reason of the error a full bulkhead raises.
+BULKHEAD_FULL = "bulkhead full"
+#: The reason of the timeout of a call whose budget ran out before a slot was free.
+QUEUE_TIMEOUT = "timed out waiting for a slot"
 
 CircuitState = Literal["closed", "open", "half_open"]
 #: Told of every change of a breaker's state: ``(service, state)``.
@@ -67,24 +78,37 @@ class RetryPolicy:
 
 
 class CircuitBreaker:
-    """Stops calling a backend that keeps failing, and probes it back to health.
+    """Stops calling a backend that mostly fails, and probes it back to health.
 
-    ``closed``: calls go through; ``failure_threshold`` consecutive failures
-    open it. ``open``: calls fail at once with ``BackendUnavailable("circuit
-    open")`` for ``reset_timeout`` seconds. ``half_open``: up to
-    ``half_open_calls`` probe calls go through; a success closes the
-    circuit, a failure opens it again.
+    It judges the outcomes of logical calls (after their retries) over a
+    sliding window of ``window`` seconds. ``closed``: calls go through; the
+    circuit opens when the window holds at least ``failure_threshold``
+    failed calls *and* they are at least ``failure_rate`` of its calls.
+    ``open``: calls fail at once with ``BackendUnavailable("circuit open")``
+    for ``reset_timeout`` seconds. ``half_open``: up to ``half_open_calls``
+    probe calls go through; a success closes the circuit (with an empty
+    window), a failure opens it again.
+
+    Why a rate and not consecutive failures: with three attempts, a bolt-on
+    that fails half of all attempts fails about an eighth of logical calls
+    (0.5 ** 3), which retries otherwise hide; counting every attempt, five
+    in a row came within seconds and the circuit turned that eighth into
+    most calls. A rate over a window with a floor of failures opens for a
+    bolt-on that is down (every call fails) and stays shut for one that is
+    merely flaky.
 
     Args:
         service: the backend's name, for errors and the state callback.
-        failure_threshold: consecutive failures that open the circuit.
+        failure_threshold: failed calls in the window, at least, before it may open.
+        failure_rate: share (0..1] of the window's calls that must have failed.
+        window: seconds of outcomes considered.
         reset_timeout: seconds the circuit stays open before probing.
         half_open_calls: probes allowed at once while half open.
         on_state_change: told ``(service, state)`` on every change (metrics).
         clock: monotonic seconds; replaceable for tests.
 
     Example:
-        >>> breaker = CircuitBreaker("pricing", failure_threshold=5, reset_timeout=10)
+        >>> breaker = CircuitBreaker("pricing", failure_threshold=10, failure_rate=0.5)
         >>> breaker.before_call()  # raises BackendUnavailable while open
         >>> breaker.record(success=True)
     """
@@ -93,19 +117,27 @@ class CircuitBreaker:
         self,
         service: str,
         *,
-        failure_threshold: int = 5,
+        failure_threshold: int = 10,
+        failure_rate: float = 0.5,
+        window: float = 10.0,
         reset_timeout: float = 10.0,
         half_open_calls: int = 1,
         on_state_change: StateCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not 0 < failure_rate <= 1:
+            raise ValueError("failure_rate must be in (0, 1]")
         self.service = service
         self.failure_threshold = failure_threshold
+        self.failure_rate = failure_rate
+        self.window = window
         self.reset_timeout = reset_timeout
         self.half_open_calls = half_open_calls
         self.on_state_change = on_state_change
         self._clock = clock
         self._state: CircuitState = "closed"
+        # (finished at, failed) of each call in the window, oldest first.
+        self._outcomes: deque[tuple[float, bool]] = deque()
         self._failures = 0
         self._opened_at = 0.0
         self._probes = 0
@@ -117,12 +149,17 @@ class CircuitBreaker:
             return "half_open"
         return self._state
 
-    @property
-    def consecutive_failures(self) -> int:
-        return self._failures
+    def window_counts(self) -> tuple[int, int]:
+        """``(calls, failed calls)`` in the window now."""
+        self._expire(self._clock())
+        return len(self._outcomes), self._failures
 
     def before_call(self) -> None:
-        """Let a call through, or raise ``BackendUnavailable`` (reason ``circuit open``)."""
+        """Let a call through, or raise ``BackendUnavailable`` (reason ``circuit open``).
+
+        A call let through must end in ``record()`` or, when it ends without
+        an outcome (cancelled by its caller), in ``release()``.
+        """
         if self._state == "closed":
             return
         if self._state == "open":
@@ -134,19 +171,51 @@ class CircuitBreaker:
             raise BackendUnavailable(self.service, "circuit open")
         self._probes += 1
 
-    def record(self, *, success: bool) -> None:
-        """The outcome of a call that ``before_call`` let through."""
+    def release(self) -> None:
+        """A call that ``before_call`` let through ended without an outcome."""
         if self._state == "half_open":
             self._probes = max(0, self._probes - 1)
-        if success:
-            self._failures = 0
-            if self._state != "closed":
-                self._set("closed")
+
+    def record(self, *, success: bool) -> None:
+        """The outcome of a call that ``before_call`` let through, after its retries."""
+        if self._state != "closed":
+            if self._state == "half_open":
+                self._probes = max(0, self._probes - 1)
+                if success:
+                    self._clear()
+                    self._set("closed")
+                else:
+                    self._open()
+            # Open: a call let through before it opened has ended; it changes nothing.
             return
-        self._failures += 1
-        if self._state == "half_open" or self._failures >= self.failure_threshold:
-            self._opened_at = self._clock()
-            self._set("open")
+        now = self._clock()
+        self._outcomes.append((now, not success))
+        if not success:
+            self._failures += 1
+        self._expire(now)
+        if (
+            not success
+            and self._failures >= self.failure_threshold
+            and self._failures >= self.failure_rate * len(self._outcomes)
+        ):
+            self._open()
+
+    def _expire(self, now: float) -> None:
+        outcomes = self._outcomes
+        horizon = now - self.window
+        while outcomes and outcomes[0][0] < horizon:
+            if outcomes.popleft()[1]:
+                self._failures -= 1
+
+    def _clear(self) -> None:
+        self._outcomes.clear()
+        self._failures = 0
+
+    def _open(self) -> None:
+        self._opened_at = self._clock()
+        # The next closed period starts from a clean window.
+        self._clear()
+        self._set("open")
 
     def _set(self, state: CircuitState) -> None:
         if state == self._state:
@@ -167,7 +236,8 @@ class Bulkhead:
 
     A bolt-on that hangs can then hold only its own slots: queries that do
     not touch it never wait behind it, and the process does not pile up
-    thousands of stuck calls.
+    thousands of stuck calls. The wait is also bounded by the caller's
+    budget (``Resilience`` acquires the slot inside it).
     """
 
     def __init__(self, service: str, *, limit: int = 32, max_wait: float = 1.0) -> None:
@@ -182,19 +252,22 @@ class Bulkhead:
         """Calls holding a slot now."""
         return self._active
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold a slot for the ``async with`` block, or raise ``BackendUnavailable``."""
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.max_wait)
-        except TimeoutError:
-            raise BackendUnavailable(self.service, "bulkhead full") from None
+    async def acquire(self) -> None:
+        """Take a slot, or raise ``BackendUnavailable`` (reason ``BULKHEAD_FULL``)."""
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(self.max_wait):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise BackendUnavailable(self.service, BULKHEAD_FULL) from None
+        else:
+            # A free slot: taken at once, without a timeout's timer handle.
+            await self._slots.acquire()
         self._active += 1
-        try:
-            yield
-        finally:
-            self._active -= 1
-            self._slots.release()
+
+    def release(self) -> None:
+        self._active -= 1
+        self._slots.release()
 
 
 class Resilience:
@@ -205,7 +278,8 @@ class Resilience:
         retry: the retry policy of idempotent calls.
         breaker: the circuit breaker, or ``None`` for none.
         bulkhead: the concurrency bound, or ``None`` for none.
-        total_timeout: the budget of one call, retries and waits included.
+        total_timeout: the budget of one call: waiting for the adapter's queue
+            and the bulkhead, every attempt and every backoff.
         rng: the jitter's random source (seeded in tests).
     """
 
@@ -233,23 +307,72 @@ class Resilience:
         *,
         idempotent: bool,
         retryable: Callable[[BackendError], bool],
+        queue: asyncio.Semaphore | None = None,
     ) -> T:
-        """Run ``attempt`` under the budget, the bulkhead, the breaker and the retry policy.
+        """Run ``attempt`` under the breaker, the budget, the bulkhead and the retry policy.
+
+        Args:
+            queue: a bound of the caller's own, waited for inside the budget.
 
         Raises:
-            BackendTimeout: the total budget ran out.
+            BackendTimeout: the total budget ran out (queueing included).
             BackendUnavailable: circuit open, bulkhead full, or the last attempt's failure.
             BackendError: a failure that is not worth retrying, as raised.
         """
+        breaker = self.breaker
+        if breaker is not None:
+            breaker.before_call()
+        success: bool | None = None
+        try:
+            result = await self._within_budget(attempt, idempotent, retryable, queue)
+            success = True
+        except BackendRejected:
+            # The backend answered (a 4xx): it is up, whatever it thought of us.
+            success = True
+            raise
+        except BackendUnavailable as exc:
+            # A full bulkhead, or a budget spent waiting for a slot, is our own limit,
+            # not an answer of the backend's: the calls holding the slots report it.
+            if exc.reason not in (BULKHEAD_FULL, QUEUE_TIMEOUT):
+                success = False
+            raise
+        finally:
+            if breaker is not None:
+                if success is None:
+                    breaker.release()
+                else:
+                    breaker.record(success=success)
+        return result
+
+    async def _within_budget(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        idempotent: bool,
+        retryable: Callable[[BackendError], bool],
+        queue: asyncio.Semaphore | None,
+    ) -> T:
         deadline = asyncio.get_running_loop().time() + self.total_timeout
+        bulkhead = self.bulkhead
+        waiting = True
         try:
             async with asyncio.timeout_at(deadline):
-                if self.bulkhead is None:
-                    return await self._attempts(attempt, idempotent, retryable, deadline)
-                async with self.bulkhead.slot():
-                    return await self._attempts(attempt, idempotent, retryable, deadline)
+                if queue is not None:
+                    await queue.acquire()
+                try:
+                    if bulkhead is not None:
+                        await bulkhead.acquire()
+                    try:
+                        waiting = False
+                        return await self._attempts(attempt, idempotent, retryable, deadline)
+                    finally:
+                        if bulkhead is not None:
+                            bulkhead.release()
+                finally:
+                    if queue is not None:
+                        queue.release()
         except TimeoutError:
-            raise BackendTimeout(self.service, "timed out") from None
+            reason = QUEUE_TIMEOUT if waiting else "timed out"
+            raise BackendTimeout(self.service, reason) from None
 
     async def _attempts(
         self,
@@ -261,12 +384,9 @@ class Resilience:
         attempts = self.retry.attempts if idempotent else 1
         number = 1
         while True:
-            if self.breaker is not None:
-                self.breaker.before_call()
             try:
-                result = await attempt()
+                return await attempt()
             except BackendUnavailable as exc:
-                self._record(success=False)
                 wait = self._wait_before_retry(exc, number, attempts, retryable)
                 # A wait that outlasts the budget would only end in a timeout: give the
                 # caller the backend's own answer (a 429, a 503) now instead.
@@ -274,17 +394,6 @@ class Resilience:
                     raise
                 await asyncio.sleep(wait)
                 number += 1
-                continue
-            except BackendError:
-                # The backend answered (a 4xx): it is up, whatever it thought of us.
-                self._record(success=True)
-                raise
-            except asyncio.CancelledError:
-                # The budget ran out mid-call: that is a failure of this backend too.
-                self._record(success=False)
-                raise
-            self._record(success=True)
-            return result
 
     def _wait_before_retry(
         self,
@@ -296,15 +405,14 @@ class Resilience:
         if number >= attempts or not retryable(exc):
             return None
         if self.breaker is not None and self.breaker.state == "open":
+            # Other calls found it down meanwhile: stop adding load.
             return None
         return self.retry.backoff(number, exc.retry_after, self._rng)
 
-    def _record(self, *, success: bool) -> None:
-        if self.breaker is not None:
-            self.breaker.record(success=success)
-
 
 __all__ = [
+    "BULKHEAD_FULL",
+    "QUEUE_TIMEOUT",
     "Bulkhead",
     "CircuitBreaker",
     "CircuitState",

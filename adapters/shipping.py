@@ -54,25 +54,29 @@ class ShippingAdapter(HttpBackend):
             raise BackendUnavailable(self.service, "malformed shipments") from exc
 
     async def probe(self) -> None:
-        """A cheap authenticated call: raises when Shipping is down or refuses our token."""
+        """A cheap authenticated call: raises when Shipping is down or refuses our token.
+
+        One attempt, outside the breaker and the bulkhead (``/readyz``, ``gateway check``).
+        """
         await self.request(
             "GET",
             "/v1/shipments",
             params={"order_number": ["__probe__"]},
             operation="listShipments",
+            resilient=False,
         )
 
     async def tracking_events(self, shipment_id: str) -> list[TrackingEventRecord] | None:
         """Tracking events of a shipment, oldest first; ``None`` for an unknown shipment."""
-        async with self._bound:
-            try:
-                body = await self.request(
-                    "GET",
-                    f"/v1/shipments/{quote(shipment_id, safe='')}/events",
-                    operation="listTrackingEvents",
-                )
-            except BackendNotFound:
-                return None
+        try:
+            body = await self.request(
+                "GET",
+                f"/v1/shipments/{quote(shipment_id, safe='')}/events",
+                operation="listTrackingEvents",
+                queue=self._bound,
+            )
+        except BackendNotFound:
+            return None
         try:
             return [
                 TrackingEventRecord(

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.paired --query nested --b gc_tuning=false
     .venv/bin/python -m bench.paired --query fanout --cache --b core_pool_size=2
+    .venv/bin/python -m bench.paired --query fanout --httpx A   # httpx (A) vs aiohttp (B)
 
 Builds two apps in this process from the same settings, the second with the
 ``--b`` overrides (setting names, as in docs/configuration.md), over the
@@ -12,7 +13,9 @@ their ratio. Noise that drifts over the run (another tenant on the machine)
 hits both sides alike, but not all of it: A/A runs (no ``--b``) gave ratios
 from 0.998 to 1.066, so a difference under ~5 % is not a finding. Settings
 with a process-wide effect (``gc_tuning``: the collector is one per process)
-cannot be compared this way; compare whole runs instead.
+cannot be compared this way; compare whole runs instead. ``--httpx A`` (or
+``B``) sends that app's bolt-on calls through httpx's own transport instead
+of the adapters' aiohttp client (the HTTP client before the switch).
 """
 
 from __future__ import annotations
@@ -67,13 +70,36 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return overrides
 
 
-async def compare(query: str, pairs: int, overrides: dict[str, Any], cache: bool) -> str:
+def _over_httpx(backends: Any) -> Any:
+    """The bolt-on adapters of ``backends`` sent through httpx's own transport (pool as set)."""
+    for adapter in (backends.pricing, backends.crm, backends.shipping):
+        pool = adapter._max_connections
+        adapter._transport = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+        )
+    return backends
+
+
+async def compare(
+    query: str,
+    pairs: int,
+    overrides: dict[str, Any],
+    cache: bool,
+    httpx_side: str | None = None,
+    concurrency: int = 1,
+) -> str:
     from gateway.app import create_app
+    from gateway.backends import Backends
     from gateway.settings import Settings
 
     base = Settings()
     variant = Settings(**{**base.model_dump(exclude={"config"}), **overrides})
-    apps = {"A": create_app(base), "B": create_app(variant)}
+    apps = {}
+    for name, settings in (("A", base), ("B", variant)):
+        backends = Backends.from_settings(settings)
+        if name == httpx_side:
+            _over_httpx(backends)
+        apps[name] = create_app(settings, backends=backends)
     cpu: dict[str, list[float]] = {"A": [], "B": []}
     async with AsyncExitStack() as stack:
         clients = {}
@@ -89,14 +115,21 @@ async def compare(query: str, pairs: int, overrides: dict[str, Any], cache: bool
         for index in range(pairs):
             for name in ("A", "B") if index % 2 else ("B", "A"):
                 started = time.process_time()
-                await clients[name].post("/graphql", json={"query": query})
-                cpu[name].append(time.process_time() - started)
+                await asyncio.gather(
+                    *(
+                        clients[name].post("/graphql", json={"query": query})
+                        for _ in range(concurrency)
+                    )
+                )
+                cpu[name].append((time.process_time() - started) / concurrency)
     median = {name: statistics.median(times) * 1000 for name, times in cpu.items()}
     return (
         f"A (settings as given): {median['A']:.3f} ms CPU per request (median of {pairs})\n"
         f"B ({', '.join(f'{k}={v}' for k, v in overrides.items()) or 'the same'}): "
         f"{median['B']:.3f} ms\n"
-        f"B/A: {median['B'] / median['A']:.3f} (bolt-on cache {'on' if cache else 'off'})"
+        f"B/A: {median['B'] / median['A']:.3f} (c={concurrency}, "
+        f"bolt-on cache {'on' if cache else 'off'}"
+        f"{f', {httpx_side} over httpx' if httpx_side else ''})"
     )
 
 
@@ -106,6 +139,10 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=300, help="pairs of requests")
     parser.add_argument("--b", action="append", default=[], metavar="SETTING=VALUE")
     parser.add_argument("--cache", action="store_true", help="bolt-on cache on for both")
+    parser.add_argument(
+        "--httpx", choices=["A", "B"], help="send this app's bolt-on calls through httpx"
+    )
+    parser.add_argument("-c", "--concurrency", type=int, default=1, help="requests in flight")
     args = parser.parse_args()
     overrides = parse_overrides(args.b)
     with tempfile.TemporaryDirectory() as tmp, simulator_processes() as sims:
@@ -114,7 +151,18 @@ def main() -> None:
         # Read like `gateway serve` reads them: from the environment.
         os.environ.update(gateway_env(core_url, sims, cache=args.cache))
         os.environ["GATEWAY_RESPONSE_CACHE_ENABLED"] = "false"  # a hit would run nothing
-        print(asyncio.run(compare(QUERIES[args.query], args.n, overrides, args.cache)))
+        print(
+            asyncio.run(
+                compare(
+                    QUERIES[args.query],
+                    args.n,
+                    overrides,
+                    args.cache,
+                    args.httpx,
+                    args.concurrency,
+                )
+            )
+        )
 
 
 if __name__ == "__main__":

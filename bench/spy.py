@@ -32,6 +32,7 @@ from bench.run import configure_sims, free_port, gateway_env, seed_core
 #: (label, pattern of a frame) from the most specific to the least.
 GROUPS = [
     ("httpx, httpcore, anyio, h11", r"\((httpx|httpcore|anyio|h11)/"),
+    ("aiohttp, yarl, multidict", r"\((aiohttp|yarl|multidict|aiohappyeyeballs|propcache)/"),
     ("SQLAlchemy", r"\(sqlalchemy/"),
     ("sqlite3, aiosqlite", r"\((aiosqlite|sqlite3)/"),
     ("graphql-core", r"\(graphql/"),

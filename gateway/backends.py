@@ -148,6 +148,8 @@ def resilience(
         breaker=CircuitBreaker(
             service,
             failure_threshold=settings.breaker_failure_threshold,
+            failure_rate=settings.breaker_failure_rate,
+            window=settings.breaker_window,
             reset_timeout=settings.breaker_reset_timeout,
             on_state_change=on_change,
         ),

@@ -149,6 +149,11 @@ class Settings(BaseSettings):
         gt=0,
         description="On SIGTERM, seconds in-flight requests get to finish before being cut.",
     )
+    readiness_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds `/readyz` reuses each backend's probe result (0: probe every call).",
+    )
 
     # --- access control and limits (issue 5: auth, scopes, query limits, rate limits, APQ) ---
     clients: list[ClientConfig] = Field(
@@ -274,7 +279,18 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="Longest Retry-After honoured; longer ones fail at once."
     )
     breaker_failure_threshold: int = Field(
-        default=5, ge=1, description="Consecutive failures that open a bolt-on's circuit."
+        default=10,
+        ge=1,
+        description="Failed calls (after retries) within `breaker_window` before a circuit opens.",
+    )
+    breaker_failure_rate: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of the calls within `breaker_window` that failed, to open a circuit.",
+    )
+    breaker_window: float = Field(
+        default=10.0, gt=0, description="Seconds of call outcomes a circuit breaker judges."
     )
     breaker_reset_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a circuit stays open before a probe."

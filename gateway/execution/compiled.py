@@ -181,18 +181,10 @@ async def execute_compiled(
         is_awaitable: the awaitable check; strawberry's by default with
             ``strawberry_info``, else graphql-core's.
     """
-    entry = cache.entry(document, operation_name)
-    operation = entry.operation
-    if operation is None or operation.operation is not OperationType.QUERY:
-        return None
-    coerced = get_variable_values(
-        schema, operation.variable_definitions or (), dict(variable_values or {}), max_errors=50
-    )
-    if isinstance(coerced, list):
-        return ExecutionResult(None, coerced)  # what graphql-core answers for bad variables
-    plan = cache.plan(schema, document, operation_name, entry, coerced)
-    if plan is None:
-        return None
+    found = _plan(schema, document, cache, operation_name, variable_values)
+    if found is None or isinstance(found, ExecutionResult):
+        return found
+    plan, coerced = found
     info_class: type[Any] = GraphQLResolveInfo
     if strawberry_info:
         info_class = _OperationContextAwareGraphQLResolveInfo
@@ -212,3 +204,24 @@ async def execute_compiled(
     if isinstance(result, ExecutionResult):
         return result
     return await result
+
+
+def _plan(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    cache: PlanCache,
+    operation_name: str | None,
+    variable_values: Mapping[str, Any] | None,
+) -> tuple[OperationPlan, VariableValues] | ExecutionResult | None:
+    """The plan and coerced variables; graphql-core's answer to bad variables; or ``None``."""
+    entry = cache.entry(document, operation_name)
+    operation = entry.operation
+    if operation is None or operation.operation is not OperationType.QUERY:
+        return None
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), dict(variable_values or {}), max_errors=50
+    )
+    if isinstance(coerced, list):
+        return ExecutionResult(None, coerced)  # what graphql-core answers for bad variables
+    plan = cache.plan(schema, document, operation_name, entry, coerced)
+    return None if plan is None else (plan, coerced)

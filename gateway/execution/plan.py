@@ -31,7 +31,7 @@ import decimal
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     BooleanValueNode,
@@ -77,6 +77,9 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.type.directives import GraphQLDisableErrorPropagationDirective
+
+if TYPE_CHECKING:
+    from strawberry.types.field import StrawberryField
 
 __all__ = [
     "AbstractCompletion",
@@ -604,24 +607,14 @@ def _strawberry_call(definition: GraphQLField) -> StrawberryCall | None:
     strawberry_field = inner.get("field")
     if not isinstance(strawberry_field, StrawberryField):
         return None
-    backref: object = (definition.extensions or {}).get(_STRAWBERRY_BACKREF)
     converter = inner.get("self")
-    if (
-        inner.get("extension_functions", True) != []
-        or strawberry_field is not backref
-        or type(strawberry_field).get_result is not StrawberryField.get_result
-        or strawberry_field.extensions
-        or strawberry_field.is_async is not is_async
-        or not callable(make_info)
-    ):
+    if not _plain_strawberry_field(definition, strawberry_field, inner, is_async, make_info):
         return None
     resolver = strawberry_field.base_resolver
-    if (
-        not isinstance(resolver, StrawberryResolver)
-        or type(resolver).__call__ is not StrawberryResolver.__call__
-        or not callable(resolver.wrapped_func)
-    ):
-        return None
+    assert isinstance(resolver, StrawberryResolver)
+    assert callable(make_info)
+    function = resolver.wrapped_func
+    assert callable(function)
     arguments = bool(strawberry_field.arguments)
     if arguments and (getattr(converter, "config", None) is None or definition.args is None):
         return None
@@ -631,7 +624,7 @@ def _strawberry_call(definition: GraphQLField) -> StrawberryCall | None:
 
     return StrawberryCall(
         make_info=make_info,
-        function=resolver.wrapped_func,
+        function=function,
         self_parameter=resolver.self_parameter is not None,
         parent_name=name(resolver.parent_parameter),
         root_name=name(resolver.root_parameter),
@@ -640,6 +633,35 @@ def _strawberry_call(definition: GraphQLField) -> StrawberryCall | None:
         is_async=is_async,
         field=strawberry_field,
         converter=converter,
+    )
+
+
+def _plain_strawberry_field(
+    definition: GraphQLField,
+    strawberry_field: StrawberryField,
+    closure: dict[str, Any],
+    is_async: bool,
+    make_info: Any,
+) -> bool:
+    """The field is strawberry's own, with no extensions and a plain resolver to call."""
+    from strawberry.types.field import StrawberryField
+    from strawberry.types.fields.resolver import StrawberryResolver
+
+    backref: object = (definition.extensions or {}).get(_STRAWBERRY_BACKREF)
+    if (
+        closure.get("extension_functions", True) != []
+        or strawberry_field is not backref
+        or type(strawberry_field).get_result is not StrawberryField.get_result
+        or strawberry_field.extensions
+        or strawberry_field.is_async is not is_async
+        or not callable(make_info)
+    ):
+        return False
+    resolver = strawberry_field.base_resolver
+    return (
+        isinstance(resolver, StrawberryResolver)
+        and type(resolver).__call__ is StrawberryResolver.__call__
+        and callable(resolver.wrapped_func)
     )
 
 

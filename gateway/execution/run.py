@@ -271,23 +271,25 @@ class _Execution:
 
         if not awaitable_keys:
             return results
+        return self._awaited_fields(results, awaitable_keys, guard)
 
-        async def get_results() -> dict[str, Any] | None:
-            try:
-                if len(awaitable_keys) == 1:
-                    key = awaitable_keys[0]
-                    results[key] = await results[key]
-                else:
-                    awaited = await gather_with_cancel(*(results[key] for key in awaitable_keys))
-                    results.update(zip(awaitable_keys, awaited, strict=True))
-            except Exception as raw_error:
-                if guard is None:
-                    raise
-                self.handle_field_error(raw_error, guard[1], guard[0], guard[2])
-                return None
-            return results
-
-        return get_results()
+    async def _awaited_fields(
+        self, results: dict[str, Any], awaitable_keys: list[str], guard: Guard | None
+    ) -> dict[str, Any] | None:
+        """The object's fields once its awaitable ones are in (see ``execute_fields``)."""
+        try:
+            if len(awaitable_keys) == 1:
+                key = awaitable_keys[0]
+                results[key] = await results[key]
+            else:
+                awaited = await gather_with_cancel(*(results[key] for key in awaitable_keys))
+                results.update(zip(awaitable_keys, awaited, strict=True))
+        except Exception as raw_error:
+            if guard is None:
+                raise
+            self.handle_field_error(raw_error, guard[1], guard[0], guard[2])
+            return None
+        return results
 
     # --- fields ------------------------------------------------------------------------
 
@@ -549,20 +551,7 @@ class _Execution:
 
         if not awaitable_indices:
             return completed_results
-
-        async def get_completed_results() -> list[Any]:
-            if len(awaitable_indices) == 1:
-                index = awaitable_indices[0]
-                completed_results[index] = await completed_results[index]
-            else:
-                awaited = await gather_with_cancel(
-                    *(completed_results[index] for index in awaitable_indices)
-                )
-                for index, value in zip(awaitable_indices, awaited, strict=True):
-                    completed_results[index] = value
-            return completed_results
-
-        return get_completed_results()
+        return _awaited_items(completed_results, awaitable_indices)
 
     def complete_list_item_value(
         self,
@@ -802,3 +791,15 @@ def run_plan(
 
         return await_result()
     return ExecutionResult(cast(dict[str, Any], data), errors.errors or None)
+
+
+async def _awaited_items(items: list[Any], awaitable_indices: list[int]) -> list[Any]:
+    """A list's items once its awaitable ones are in (``complete_iterable_value``)."""
+    if len(awaitable_indices) == 1:
+        index = awaitable_indices[0]
+        items[index] = await items[index]
+    else:
+        awaited = await gather_with_cancel(*(items[index] for index in awaitable_indices))
+        for index, value in zip(awaitable_indices, awaited, strict=True):
+            items[index] = value
+    return items

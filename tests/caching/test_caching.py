@@ -144,11 +144,13 @@ async def test_stale_while_revalidate_answers_at_once_and_refreshes(
     async with cached_backends(
         tmp_path,
         sims,
-        cache_ttls={"pricing": 0.1},
+        # Long enough that the refreshed entry is still fresh 0.4 s after the stale
+        # read: with 0.1 s it expired again whenever the refresh landed quickly.
+        cache_ttls={"pricing": 0.5},
         cache_stale_while_revalidate=["pricing"],
     ) as backends:
         await prices(backends, SKUS[:2])
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(0.55)
         sims.pricing.state.configure(latency=0.3)
         started = time.perf_counter()
         extensions: dict[str, object] = {}

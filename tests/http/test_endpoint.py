@@ -16,7 +16,9 @@ QUERY = '{ product(sku: "SKU-00001") { sku price { listPrice } } }'
 
 @pytest.fixture(scope="module")
 def base_url(sqlite_core: str, sims: Simulators) -> Iterator[str]:
-    with served_gateway(settings_for(sqlite_core, sims, max_body_bytes=4096)) as url:
+    # Probes not reused: test_healthz_and_readyz turns a bolt-on off between two calls.
+    settings = settings_for(sqlite_core, sims, max_body_bytes=4096, readiness_cache_seconds=0)
+    with served_gateway(settings) as url:
         yield url
 
 

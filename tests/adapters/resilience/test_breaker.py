@@ -50,17 +50,97 @@ async def test_it_opens_after_repeated_failures_and_then_fails_fast(sims: Simula
     assert changes == [("pricing", "open")]
 
 
-async def test_a_success_resets_the_failure_count(sims: Simulators) -> None:
-    breaker, _ = breaker_and_log(threshold=3)
+async def test_a_failure_rate_below_the_threshold_never_opens_it(sims: Simulators) -> None:
+    breaker, changes = breaker_and_log(threshold=3)
     async with pricing(sims, resilience("pricing", retry=NO_RETRY, breaker=breaker)) as adapter:
-        for _ in range(3):
+        for _ in range(10):  # 10 failed calls of 30: a third, under the rate of a half
             sims.pricing.state.configure(failure_rate=1.0)
-            for _ in range(2):
-                with pytest.raises(BackendUnavailable):
-                    await adapter.prices(["SKU-00001"])
+            with pytest.raises(BackendUnavailable):
+                await adapter.prices(["SKU-00001"])
             sims.pricing.state.configure(failure_rate=0.0)
-            await adapter.prices(["SKU-00001"])
+            for _ in range(2):
+                await adapter.prices(["SKU-00001"])
+    assert breaker.window_counts() == (30, 10)
     assert breaker.state == "closed"
+    assert changes == []
+
+
+async def test_a_call_that_succeeds_on_a_retry_is_a_success(sims: Simulators) -> None:
+    # The breaker judges calls after their retries, not attempts: with a threshold
+    # of one failure, counting the failed first attempt would open it.
+    breaker, _ = breaker_and_log(threshold=1)
+    # Seeded: with this seed and rate the first attempt fails and a later one succeeds.
+    sims.pricing.state.configure(failure_rate=0.5, failure_status=503, seed=3)
+    policy = RetryPolicy(attempts=6, base_delay=0.001)
+    async with pricing(sims, resilience("pricing", retry=policy, breaker=breaker)) as adapter:
+        [price] = await adapter.prices(["SKU-00001"])
+    assert price is not None
+    assert sims.pricing.state.count("listPrices") > 1
+    assert breaker.window_counts() == (1, 0)
+    assert breaker.state == "closed"
+
+
+class FakeClock:
+    """Monotonic seconds that move only when told (the window's logic, not its timing)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_it_needs_the_failure_floor_as_well_as_the_rate() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker("crm", failure_threshold=5, failure_rate=0.5, clock=clock)
+    for _ in range(4):
+        breaker.record(success=False)
+    assert breaker.state == "closed", "4 of 4 failed, but under the floor of 5"
+    breaker.record(success=False)
+    assert breaker.state == "open"
+
+
+def test_failures_older_than_the_window_are_forgotten() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker("crm", failure_threshold=5, failure_rate=0.5, window=10, clock=clock)
+    for _ in range(4):
+        breaker.record(success=False)
+    clock.now += 10.5
+    for _ in range(4):
+        breaker.record(success=False)
+    assert breaker.window_counts() == (4, 4)
+    assert breaker.state == "closed"
+    clock.now += 1
+    breaker.record(success=False)
+    assert breaker.state == "open"
+
+
+def test_a_probe_that_closes_it_starts_a_clean_window() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker("crm", failure_threshold=2, reset_timeout=5, clock=clock)
+    breaker.record(success=False)
+    breaker.record(success=False)
+    assert breaker.state == "open"
+    clock.now += 5
+    breaker.before_call()  # the probe
+    breaker.record(success=True)
+    assert breaker.state == "closed"
+    assert breaker.window_counts() == (0, 0)
+    breaker.record(success=False)
+    assert breaker.state == "closed", "one failure after recovery is under the floor"
+
+
+def test_a_cancelled_probe_frees_its_slot() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker("crm", failure_threshold=1, reset_timeout=5, clock=clock)
+    breaker.record(success=False)
+    clock.now += 5
+    breaker.before_call()
+    with pytest.raises(BackendUnavailable):
+        breaker.before_call()  # one probe at a time
+    breaker.release()  # the probe's caller went away: no outcome
+    breaker.before_call()  # another probe may go
+    assert breaker.state == "half_open"
 
 
 async def test_client_errors_do_not_open_it(sims: Simulators) -> None:
@@ -143,6 +223,8 @@ async def test_readyz_shows_each_circuit(sims: Simulators, tmp_path: Path) -> No
                 await backends.shipping.shipments(["SO-000004"])
         _, body = await readiness(backends)
     shipping = body["backends"]["shipping"]  # type: ignore[index]
-    assert shipping == {"status": "down", "reason": "circuit open", "circuit": "open"}
+    # The probe goes around the breaker: it reports the bolt-on's own answer, and the
+    # circuit opened by the traffic beside it.
+    assert shipping == {"status": "down", "reason": "HTTP 503", "circuit": "open"}
     assert body["backends"]["pricing"]["circuit"] == "closed"  # type: ignore[index]
     assert seen == [("shipping", "open")]

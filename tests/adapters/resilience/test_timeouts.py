@@ -11,9 +11,9 @@ import pytest
 
 from adapters.errors import BackendTimeout
 from adapters.pricing import PricingAdapter
-from adapters.resilience import RetryPolicy
+from adapters.resilience import QUEUE_TIMEOUT, CircuitBreaker, RetryPolicy
 from simulators.runner import Simulators
-from tests.support.bolt_ons import pricing, resilience
+from tests.support.bolt_ons import crm, pricing, resilience
 
 
 async def test_a_hanging_backend_costs_at_most_the_total_budget(sims: Simulators) -> None:
@@ -88,3 +88,30 @@ async def test_the_connect_timeout_bounds_opening_a_connection(unanswered_listen
             await adapter.prices(["SKU-00001"])
         elapsed = time.perf_counter() - started
     assert 0.15 <= elapsed < 1.0
+
+
+async def test_the_budget_covers_the_wait_for_the_adapters_own_bound(sims: Simulators) -> None:
+    """The CRM's per-process bound is waited for inside the budget, and such waits are ours.
+
+    Three insights calls, one slot, a hung CRM: each answers within its budget; the
+    breaker counts the call that held the slot, not those whose budget ran out waiting.
+    """
+    sims.crm.state.configure(hang=True)
+    breaker = CircuitBreaker("crm", failure_threshold=100)
+    res = resilience("crm", retry=RetryPolicy(attempts=1), breaker=breaker, total_timeout=0.3)
+    async with crm(sims, res, concurrency=1) as adapter:
+        started = time.perf_counter()
+        results = await adapter.insights(["C-000001", "C-000002", "C-000003"])
+        elapsed = time.perf_counter() - started
+    assert all(isinstance(result, BackendTimeout) for result in results)
+    reasons = [r.reason for r in results if isinstance(r, BackendTimeout)]
+    # The three budgets end together: as the holder lets go, a waiter may get the slot
+    # an instant before its own budget ends ("timed out", counted like the holder).
+    assert QUEUE_TIMEOUT in reasons
+    assert set(reasons) <= {QUEUE_TIMEOUT, "timed out"}
+    reached = reasons.count("timed out")
+    assert sims.crm.state.count("getAccountInsights") <= reached
+    assert breaker.window_counts() == (reached, reached)
+    # Queued outside the budget the last one took three budgets (0.9 s); the margin
+    # is for a loaded machine.
+    assert elapsed < 0.3 + 0.4
