@@ -30,6 +30,7 @@ from gateway.graphiql import graphiql_routes
 from gateway.graphql_http import GraphQLEndpoint
 from gateway.graphql_ws import GatewayGraphQLView
 from gateway.health import healthz, readyz
+from gateway.lifecycle import CloseConnectionsWhileDraining
 from gateway.limits import limit_extensions
 from gateway.observability import Observability
 from gateway.permissions import Permissions
@@ -168,6 +169,8 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
 
     app = Starlette(routes=routes, lifespan=lifespan)
     observability.install(app)  # inside RequestIdMiddleware: it needs the request id
+    # While draining, keep-alive connections are told to close after their response.
+    app.add_middleware(CloseConnectionsWhileDraining, state=app.state)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_options(settings))

@@ -134,6 +134,15 @@ class Settings(BaseSettings):
         gt=0,
         description="On SIGTERM, seconds in-flight requests get to finish before being cut.",
     )
+    shutdown_drain_delay_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description=(
+            "On SIGTERM, seconds the instance keeps accepting and serving while `/readyz` "
+            "answers 503, so a load balancer's health check can take it out first (0: none)."
+        ),
+    )
 
     # --- access control and limits (issue 5: auth, scopes, query limits, rate limits, APQ) ---
     clients: list[ClientConfig] = Field(
