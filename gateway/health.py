@@ -60,5 +60,8 @@ async def readiness(
 
 async def readyz(request: Request) -> Response:
     state = request.app.state
-    ready, body = await readiness(state.backends, draining=getattr(state, "draining", False))
+    if getattr(state, "draining", False):
+        # Answer at once: a load balancer's check must see the drain within its timeout.
+        return JSONResponse({"status": "unready", "draining": True, "backends": {}}, 503)
+    ready, body = await readiness(state.backends, draining=False)
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -40,7 +40,7 @@ def serve(env: dict[str, str], tmp_path: Path, *args: str) -> Iterator[tuple[str
     log = tmp_path / "serve.log"
     process = start_server(env, "--port", str(port), *args, log=log)
     try:
-        wait_healthy(url, process, log)
+        wait_healthy(url, process, log, timeout=90)
         yield url, process, log
     finally:
         stop(process)
@@ -92,7 +92,8 @@ def test_a_draining_instance_keeps_serving_and_says_so_on_new_connections(
     status = process.wait(DELAY + 10)
     stopped_after = time.monotonic() - signalled
     assert status == 0, log.read_text()
-    assert DELAY - 0.3 <= stopped_after < DELAY + 5, stopped_after
+    # After the delay, not after the grace period (10 s) too: nothing was in flight.
+    assert DELAY - 0.3 <= stopped_after < DELAY + 9, stopped_after
     with pytest.raises(httpx.ConnectError):
         fresh("GET", f"{url}/healthz")
     assert "draining" in log.read_text()
