@@ -128,9 +128,19 @@ def rehearse(
     scale: ScaleOption = 0.02,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 16,
     warmup: Annotated[float, typer.Option(help="Seconds of load before the restarts.")] = 5.0,
+    drain_delay: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="GATEWAY_SHUTDOWN_DRAIN_DELAY_SECONDS [default: the gateway's, 5]; "
+            "0 shows what closing the listener at once costs.",
+        ),
+    ] = None,
 ) -> None:
     """Rolling restart under load: SIGTERM each instance in turn; print what clients saw."""
     spec = _spec(database_url, redis_url, schema, instances, scale)
+    if drain_delay is not None:
+        spec.env["GATEWAY_SHUTDOWN_DRAIN_DELAY_SECONDS"] = str(drain_delay)
     try:
         with Fleet(spec) as fleet:
             typer.echo(f"fleet up: {len(fleet.instances)} instances behind {fleet.plain_url}")
