@@ -87,7 +87,9 @@ defaults
   timeout server 60s
   timeout http-keep-alive 60s
   timeout check {check_timeout_s:g}s
-  default-server inter {check_interval_ms}ms fall {fall} rise {rise}
+  # Idle upstream connections are purged every few seconds, well inside the gateways'
+  # keep-alive (GATEWAY_HTTP_KEEP_ALIVE_SECONDS): the gateway never closes one under us.
+  default-server inter {check_interval_ms}ms fall {fall} rise {rise} pool-purge-delay 5s
 
 frontend balanced
   bind {host}:{balanced_port}

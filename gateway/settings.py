@@ -134,6 +134,15 @@ class Settings(BaseSettings):
         gt=0,
         description="On SIGTERM, seconds in-flight requests get to finish before being cut.",
     )
+    http_keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description=(
+            "Seconds `gateway serve` keeps an idle client connection open; behind a load "
+            "balancer, more than its idle timeout for upstream connections."
+        ),
+    )
     shutdown_drain_delay_seconds: float = Field(
         default=5.0,
         ge=0,

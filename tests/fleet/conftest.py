@@ -49,6 +49,9 @@ FLEET_SETTINGS = {
     "GATEWAY_SHUTDOWN_GRACE_SECONDS": "20",
     # GATEWAY_SHUTDOWN_DRAIN_DELAY_SECONDS: the default (5 s) against checks every 500 ms.
     "GATEWAY_ACCESS_LOG": "false",
+    # HAProxy closes idle upstream connections before the gateway does: otherwise it may
+    # reuse one at the moment the gateway closes it, and the client sees a dropped request.
+    "GATEWAY_HTTP_KEEP_ALIVE_SECONDS": "75",
 }
 
 
