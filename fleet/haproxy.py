@@ -31,10 +31,14 @@ HAPROXY = "haproxy"
 
 
 def haproxy_binary() -> str | None:
-    """Where HAProxy is installed, or None (Debian: ``apt-get install haproxy``)."""
-    return shutil.which(HAPROXY) or next(
-        (str(path) for path in (Path("/usr/sbin/haproxy"),) if path.exists()), None
-    )
+    """Where HAProxy is installed, or None (Debian: ``apt-get install haproxy``).
+
+    Debian puts it in /usr/sbin, which a non-root PATH may lack.
+    """
+    found = shutil.which(HAPROXY)
+    if found is None and Path("/usr/sbin/haproxy").exists():
+        found = "/usr/sbin/haproxy"
+    return found
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -154,11 +153,3 @@ class Child:
                 pass
             time.sleep(0.1)
         raise FleetError(f"{self.name}: {url} did not answer {status} in {timeout:.0f} s")
-
-
-def wait_closed(children: Sequence[Child], timeout: float = 30.0) -> dict[str, Any]:
-    """Stop every child (SIGTERM first, all at once); their exit statuses by name."""
-    for child in children:
-        if child.running:
-            child.signal(signal.SIGTERM)
-    return {child.name: child.stop(timeout) for child in children}
