@@ -31,6 +31,7 @@ from gateway.http.graphiql import build_graphiql_page, graphiql_routes
 from gateway.http.health import healthz, readyz
 from gateway.http.idempotency import IdempotencyStore
 from gateway.http.websocket import GatewayWebSocketView, WebSocketOperations
+from gateway.lifecycle import CloseConnectionsWhileDraining
 from gateway.limits.cost import CostModel, ShapeLimits
 from gateway.limits.rate import LimiterLifetime, rate_limiter_from_settings
 from gateway.observability.request_id import RequestIdMiddleware
@@ -192,6 +193,8 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
     routes.extend(observability.routes())
     app = Starlette(routes=routes, lifespan=_lifespan(parts, observability))
     observability.install(app)  # inside RequestIdMiddleware: it needs the request id
+    # While draining, keep-alive connections are told to close after their response.
+    app.add_middleware(CloseConnectionsWhileDraining, state=app.state)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_options(settings))

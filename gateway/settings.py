@@ -154,6 +154,24 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds `/readyz` reuses each backend's probe result (0: probe every call).",
     )
+    http_keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description=(
+            "Seconds `gateway serve` keeps an idle client connection open; behind a load "
+            "balancer, more than its idle timeout for upstream connections."
+        ),
+    )
+    shutdown_drain_delay_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description=(
+            "On SIGTERM, seconds the instance keeps accepting and serving while `/readyz` "
+            "answers 503, so a load balancer's health check can take it out first (0: none)."
+        ),
+    )
 
     # --- access control and limits (issue 5: auth, scopes, query limits, rate limits, APQ) ---
     clients: list[ClientConfig] = Field(

@@ -56,6 +56,7 @@ def serve(
             log_level="info",
             access_log=False,
             timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+            timeout_keep_alive=settings.http_keep_alive_seconds,
         )
 
 

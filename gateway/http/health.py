@@ -118,11 +118,12 @@ async def readiness(
 
 async def readyz(request: Request) -> Response:
     state = request.app.state
+    if getattr(state, "draining", False):
+        # Answer at once: a load balancer's check must see the drain within its timeout.
+        return JSONResponse({"status": "unready", "draining": True, "backends": {}}, 503)
     probes: ProbeCache | None = getattr(state, "readiness_probes", None)
     if probes is None:
         # Made on first use, in the serving loop (no await between the look and the set).
         probes = state.readiness_probes = ProbeCache(state.settings.readiness_cache_seconds)
-    ready, body = await readiness(
-        state.backends, draining=getattr(state, "draining", False), probes=probes
-    )
+    ready, body = await readiness(state.backends, draining=False, probes=probes)
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -86,7 +86,7 @@ class Observability:
             metrics.mark_worker_up()
             self._watch_breakers()
         try:
-            with drain_on_sigterm(app):
+            with drain_on_sigterm(app, delay=self.settings.shutdown_drain_delay_seconds):
                 yield
         finally:
             if self.tracer_provider is not None:

@@ -34,6 +34,8 @@ def serve_env(sqlite_core: str, sims: Simulators) -> dict[str, str]:
         sims,
         GATEWAY_CLIENTS=orjson.dumps([client_config()]).decode(),
         GATEWAY_SHUTDOWN_GRACE_SECONDS="10",
+        # No drain delay: these tests look at what follows it (tests/ops/test_drain.py: the delay).
+        GATEWAY_SHUTDOWN_DRAIN_DELAY_SECONDS="0",
         GATEWAY_PRICING_TIMEOUT="5",
     )
 
@@ -87,7 +89,7 @@ def test_sigterm_loses_no_in_flight_request(
 
 
 async def test_sigterm_turns_readiness_off_first(sqlite_core: str, sims: Simulators) -> None:
-    """In-process: the app's handler runs before the server's (here, a recorder)."""
+    """In-process, no delay: the app's handler runs before the server's (here, a recorder)."""
     seen: list[int] = []
 
     def server_handler(sig: int, frame: object) -> None:
@@ -95,7 +97,8 @@ async def test_sigterm_turns_readiness_off_first(sqlite_core: str, sims: Simulat
 
     previous = signal.signal(signal.SIGTERM, server_handler)
     try:
-        async with running_gateway(settings_for(sqlite_core, sims)) as gateway:
+        settings = settings_for(sqlite_core, sims, shutdown_drain_delay_seconds=0)
+        async with running_gateway(settings) as gateway:
             assert (await gateway.client.get("/readyz")).status_code == 200
             os.kill(os.getpid(), signal.SIGTERM)
             assert seen == [signal.SIGTERM]  # the server still gets the signal
