@@ -18,6 +18,7 @@ from typing import Any
 
 from graphql import (
     DirectiveNode,
+    GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
@@ -106,7 +107,7 @@ class Resolve:
             max_coercion_errors=_MAX_COERCION_ERRORS,
         )
         if isinstance(executor, list):
-            raise GraphQLRequestError.of(executor, ErrorCode.BAD_USER_INPUT)
+            raise GraphQLRequestError.of(_in_json_terms(executor), ErrorCode.BAD_USER_INPUT)
         # Most documents never mention the directives: skip the walk for them.
         query = params.query or ""
         incremental = ("defer" in query or "stream" in query) and (
@@ -114,6 +115,13 @@ class Resolve:
         )
         exchange.operation = PreparedOperation(definition, executor, incremental)
         return await call_next(exchange)
+
+
+def _in_json_terms(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """graphql-core's coercion messages say ``None`` where the client sent JSON's ``null``."""
+    for error in errors:
+        error.message = error.message.replace(" to be None", " to be null")
+    return errors
 
 
 def pick_operation(definitions: Any, operation_name: str | None) -> OperationDefinitionNode:
