@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     )
 
     batch_max_operations: int = Field(
-        default=0,
+        # Apollo's BatchHttpLink sends at most 10 by default: it works unconfigured.
+        default=10,
         ge=0,
         le=100,
         description="Most operations one batched POST (a JSON array) may hold; 0 refuses "

@@ -16,7 +16,7 @@ QUERY = '{ product(sku: "SKU-00001") { sku price { listPrice } } }'
 
 @pytest.fixture(scope="module")
 def base_url(sqlite_core: str, sims: Simulators) -> Iterator[str]:
-    app = create_app(settings_for(sqlite_core, sims, max_body_bytes=4096))
+    app = create_app(settings_for(sqlite_core, sims, max_body_bytes=4096, batch_max_operations=0))
     with BackgroundServer(app) as server:
         yield server.url
 
