@@ -12,7 +12,13 @@ import typer
 from rich.console import Console
 
 from gateway.cli.clients import app as clients_app
-from gateway.cli.common import ConfigOption, console, progress, settings_or_exit
+from gateway.cli.common import (
+    ConfigOption,
+    console,
+    progress,
+    serving_settings_or_exit,
+    settings_or_exit,
+)
 from gateway.cli.outbox import outbox_app
 from gateway.settings import Settings
 
@@ -35,7 +41,7 @@ def serve(
     """Serve the gateway with uvicorn."""
     import uvicorn
 
-    settings = settings_or_exit(config, host=host, port=port, workers=workers)
+    settings = serving_settings_or_exit(config, host=host, port=port, workers=workers)
     if config is not None:
         # Worker processes re-read settings from the environment.
         os.environ["GATEWAY_CONFIG"] = str(config)
@@ -112,7 +118,7 @@ def demo(
     from gateway.cli.demo import prepare_core, run_demo
     from gateway.observability.logs import configure_logging
 
-    settings = settings_or_exit(config, port=port)
+    settings = serving_settings_or_exit(config, port=port)
     configure_logging(settings)
     _ensure_sqlite_folder(settings.core_database_url)
 
@@ -202,7 +208,7 @@ def check(
     """Verify settings, the core (connectivity, schema), each bolt-on and Redis."""
     from gateway.cli.check import render, run_checks
 
-    settings = settings_or_exit(config)
+    settings = serving_settings_or_exit(config)
     results = asyncio.run(run_checks(settings, budget=budget))
     render(results, Console())
     if not all(result.ok for result in results):
