@@ -18,6 +18,8 @@ from typing import Any
 
 from graphql import (
     DirectiveNode,
+    DocumentNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -91,12 +93,26 @@ class Resolve:
         assert document is not None
         definition = pick_operation(document.definitions, params.operation_name)
         _check_transport(definition.operation, exchange.transport)
-        # graphql-core's own choice: subscriptions' events never defer.
-        executor_class: type[Executor[Any]] = (
-            ExecutorThrowingOnIncremental
-            if definition.operation is OperationType.SUBSCRIPTION
-            else IncrementalExecutor
+        # Most documents never mention the directives: skip the walk for them.
+        query = params.query or ""
+        incremental = (
+            ("defer" in query or "stream" in query)
+            and exchange.accepts_stream
+            and not exchange.in_batch
+            and definition.operation is not OperationType.SUBSCRIPTION
+            and _uses_incremental_delivery(definition, document)
         )
+        executor_class: type[Executor[Any]]
+        if definition.operation is OperationType.SUBSCRIPTION:
+            # graphql-core's own choice: subscriptions' events never defer.
+            executor_class = ExecutorThrowingOnIncremental
+        elif incremental:
+            executor_class = IncrementalExecutor
+        else:
+            # A client that reads one response gets exactly the result the document
+            # would have without @defer and @stream (graphql-core's plain executor
+            # ignores them): nulls bubble and errors land as they would there.
+            executor_class = Executor
         executor = executor_class.build(
             self.schema,
             document,
@@ -108,11 +124,6 @@ class Resolve:
         )
         if isinstance(executor, list):
             raise GraphQLRequestError.of(_in_json_terms(executor), ErrorCode.BAD_USER_INPUT)
-        # Most documents never mention the directives: skip the walk for them.
-        query = params.query or ""
-        incremental = ("defer" in query or "stream" in query) and (
-            _uses_incremental_delivery(definition, executor)
-        )
         exchange.operation = PreparedOperation(definition, executor, incremental)
         return await call_next(exchange)
 
@@ -175,13 +186,13 @@ class _DirectiveFinder(Visitor):
         return None
 
 
-def _uses_incremental_delivery(
-    definition: OperationDefinitionNode, executor: Executor[Any]
-) -> bool:
+def _uses_incremental_delivery(definition: OperationDefinitionNode, document: DocumentNode) -> bool:
     finder = _DirectiveFinder()
     visit(definition, finder)
-    for fragment in executor.fragment_definitions.values():
-        if not finder.found:
+    for fragment in document.definitions:
+        if finder.found:
+            break
+        if isinstance(fragment, FragmentDefinitionNode):
             visit(fragment, finder)
     return finder.found
 

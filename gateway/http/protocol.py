@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from gateway.errors import ErrorCode, RequestRejected
+from gateway.execution.incremental import DEFAULT_SPEC, Spec
 from gateway.pipeline import GraphQLRequest
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -188,6 +189,25 @@ def accepts_multipart(accept: str) -> bool:
     return any(r.type == MULTIPART_MIXED and r.quality > 0 for r in parse_accept(accept) if accept)
 
 
+def incremental_spec(accept: str) -> Spec | None:
+    """The ``@defer``/``@stream`` payload format the client reads, or ``None`` for none.
+
+    ``multipart/mixed;incrementalSpec=v0.2`` (Apollo Client's
+    ``GraphQL17Alpha9Handler``) gets graphql-core's own format; any other
+    ``multipart/mixed`` (``deferSpec=20220824``: Apollo's default handler,
+    urql, Relay) the format with a path per entry.
+    """
+    if not accept:
+        return None
+    specs = [r for r in parse_accept(accept) if r.type == MULTIPART_MIXED and r.quality > 0]
+    if not specs:
+        return None
+    best = max(specs, key=lambda r: r.quality)
+    if ("incrementalspec", "v0.2") in best.params:
+        return "v0.2"
+    return DEFAULT_SPEC
+
+
 __all__ = [
     "APPLICATION_JSON",
     "GRAPHQL_RESPONSE_JSON",
@@ -195,6 +215,7 @@ __all__ = [
     "MediaRange",
     "accepts_multipart",
     "batch_items",
+    "incremental_spec",
     "negotiate",
     "parse_accept",
     "parse_params",
