@@ -291,9 +291,10 @@ class GatewayWebSocketView(GraphQL[Connection, None]):
         except AuthError as exc:
             return str(exc)
         if identity is None or not identity.scopes:
+            # A close reason holds at most 123 bytes: this one fits.
             return (
-                "authentication required: send the API key or token in the upgrade's "
-                'Authorization header or in connection_init ({"Authorization": "Bearer ..."})'
+                'authentication required: send {"Authorization": "Bearer <key>"} in '
+                "connection_init or the upgrade's headers"
             )
         connection.identity = identity
         return None
