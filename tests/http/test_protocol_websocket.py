@@ -19,6 +19,11 @@ from websockets.typing import Subprotocol
 
 from tests.gateway.support import TEST_API_KEY
 
+#: The whole reason: a close frame holds 123 bytes, a longer one would be cut.
+REQUIRED = (
+    'authentication required: send {"Authorization": "Bearer <key>"} in connection_init '
+    "or the upgrade's headers"
+)
 QUERY = '{ product(sku: "SKU-00001") { sku } }'
 
 
@@ -72,7 +77,7 @@ async def test_graphql_transport_ws_accepts_the_common_payloads(
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
-        ({}, "authentication required"),
+        ({}, REQUIRED),
         ({"Authorization": "Bearer gwk_not-a-key"}, "the API key is not valid"),
         ({"Authorization": "Basic dXNlcjpwYXNz"}, "use 'Bearer <key or token>'"),
         ({"authToken": "a.b.c"}, "not a valid JWT"),
