@@ -26,7 +26,24 @@ from pydantic_settings import (
 
 from gateway.security.clients import ClientConfig
 
+#: The documented default: ``core.db`` in the data folder (``data_dir``), not the current one.
 DEFAULT_CORE_DATABASE_URL = "sqlite+aiosqlite:///.gateway/core.db"
+
+
+def data_dir() -> Path:
+    """Where the gateway keeps its own files: the embedded core, the demo's credentials.
+
+    ``.gateway/`` of the source checkout the gateway runs from (what
+    ``python3 dev.py demo`` uses), else ``$XDG_DATA_HOME/boltgate`` (by default
+    ``~/.local/share/boltgate``). Absolute either way: ``gateway check`` run
+    from another folder finds the same database as the demo.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    pyproject = checkout / "pyproject.toml"
+    if pyproject.is_file() and 'name = "boltgate"' in pyproject.read_text(encoding="utf-8"):
+        return checkout / ".gateway"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "boltgate"
 
 
 class Settings(BaseSettings):
@@ -53,7 +70,9 @@ class Settings(BaseSettings):
 
     core_database_url: str = Field(
         default=DEFAULT_CORE_DATABASE_URL,
-        description="SQLAlchemy URL of the core database (sqlite+aiosqlite or postgresql+asyncpg).",
+        description="SQLAlchemy URL of the core database (sqlite+aiosqlite or postgresql+asyncpg); "
+        "the default is `core.db` in the checkout's `.gateway/` folder (installed: "
+        "`~/.local/share/boltgate/`), wherever the command runs from.",
     )
     core_pool_size: int = Field(default=10, ge=1, description="Core connection pool size.")
     core_statement_timeout: float = Field(
@@ -372,6 +391,8 @@ class Settings(BaseSettings):
     @field_validator("core_database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
+        if value == DEFAULT_CORE_DATABASE_URL:
+            return f"sqlite+aiosqlite:///{data_dir() / 'core.db'}"
         # Accept the plain URLs operators copy from elsewhere and pick the async driver.
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]

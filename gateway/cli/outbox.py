@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from adapters.core import CoreAdapter
+from adapters.core.diagnosis import database_said
 from adapters.core.gateway_tables import ensure_gateway_tables
 from adapters.errors import BackendError
 from gateway.cli.common import ConfigOption, settings_or_exit
@@ -30,6 +31,12 @@ errors = Console(stderr=True)
 
 def _database_url(config: Path | None) -> str:
     return settings_or_exit(config).core_database_url
+
+
+def _unavailable(exc: BackendError) -> NoReturn:
+    said = database_said(exc)
+    errors.print(f"{exc}: {said}" if said else str(exc), style="red", markup=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 async def _stats(url: str) -> OutboxStats:
@@ -63,8 +70,7 @@ def status(ctx: typer.Context, config: ConfigOption = None) -> None:
     try:
         stats = asyncio.run(_stats(_database_url(config)))
     except BackendError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        _unavailable(exc)
     console.print(format_stats(stats), highlight=False)
 
 
@@ -79,8 +85,7 @@ def replay(
     try:
         count = asyncio.run(_replay(_database_url(config), event_id or []))
     except BackendError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        _unavailable(exc)
     console.print(f"re-queued {count} failed event(s)", highlight=False)
 
 
