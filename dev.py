@@ -57,10 +57,17 @@ def _installed() -> bool:
 
 
 def _pip_install() -> None:
-    print("installing the gateway and its test tools into .venv ...", flush=True)
+    print(
+        "installing the gateway and its test tools into .venv (minutes on a first run) ...",
+        flush=True,
+    )
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True, cwd=ROOT)
+    for command in ([*pip, "--upgrade", "pip"], [*pip, "-e", f"{ROOT}[test]"]):
+        # pip's and the build backend's notices are noise unless something fails.
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout + done.stderr)
+            sys.exit(f"failed: {' '.join(command[2:])}")
 
 
 def _ensure_installed() -> None:

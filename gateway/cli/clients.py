@@ -173,7 +173,8 @@ def rotate(
     if client.get("revoked"):
         console.print(
             f"[yellow]{client_id} is still revoked: the new key works only after "
-            f"`gateway clients restore {client_id}`[/yellow]"
+            f"`gateway clients restore {client_id}`[/yellow]",
+            soft_wrap=True,
         )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
+from adapters.errors import BackendError
 from gateway.settings import (
     Settings,
     SettingsFileError,
@@ -64,6 +65,21 @@ def _invalid(lines: list[str]) -> None:
     for line in lines:
         console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def core_unavailable(exc: BackendError, database_url: str) -> NoReturn:
+    """Exit 1 with one line: the failure and what the database said (never a password)."""
+    from sqlalchemy.engine import make_url
+
+    from adapters.core.diagnosis import database_said
+
+    try:
+        password = make_url(database_url).password
+    except Exception:
+        password = None
+    said = database_said(exc, password=password)
+    console.print(f"{exc}: {said}" if said else str(exc), style="red", markup=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @contextmanager

@@ -14,10 +14,12 @@ from urllib.parse import quote
 import typer
 from rich.console import Console
 
+from adapters.errors import BackendError
 from gateway.cli.clients import app as clients_app
 from gateway.cli.common import (
     ConfigOption,
     console,
+    core_unavailable,
     progress,
     serving_settings_or_exit,
     settings_or_exit,
@@ -157,6 +159,8 @@ def seed(
     except (SeedError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
+    except BackendError as exc:
+        core_unavailable(exc, settings.core_database_url)
     console.print(f"[green]seeded[/green] {summary}")
 
 
@@ -215,8 +219,11 @@ def demo(
         console.print(f". {info['env_file']}", markup=False, highlight=False, soft_wrap=True)
         console.print("Press Ctrl+C to stop.")
 
-    with progress() as report:
-        seeded_orders = asyncio.run(prepare_core(settings, scale=scale, progress=report))
+    try:
+        with progress() as report:
+            seeded_orders = asyncio.run(prepare_core(settings, scale=scale, progress=report))
+    except BackendError as exc:
+        core_unavailable(exc, settings.core_database_url)
     asyncio.run(run_demo(settings, seeded_orders=seeded_orders, started=started, gateway_sock=sock))
 
 
@@ -262,7 +269,12 @@ def simulators(
             shipping_port=ports["shipping"],
         )
     except OSError as exc:
-        console.print(f"[red]cannot bind a simulator port: {exc}[/red]")
+        wanted = ", ".join(f"{service} {port}" for service, port in ports.items())
+        console.print(
+            f"[red]cannot listen on the simulators' ports ({wanted}, from GATEWAY_*_URL): "
+            f"{(exc.strerror or str(exc)).lower()} (a demo running?)[/red]",
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from None
     for served in sims.all:
         served.state.configure(latency=latency, failure_rate=failure_rate)

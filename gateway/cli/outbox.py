@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from adapters.core import CoreAdapter
-from adapters.core.diagnosis import database_said
 from adapters.core.gateway_tables import ensure_gateway_tables
 from adapters.errors import BackendError
-from gateway.cli.common import ConfigOption, settings_or_exit
+from gateway.cli.common import ConfigOption, core_unavailable, settings_or_exit
 from gateway.writes.outbox import OutboxStats, outbox_stats, replay_failed
 
 outbox_app = typer.Typer(
@@ -26,17 +25,10 @@ outbox_app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-errors = Console(stderr=True)
 
 
 def _database_url(config: Path | None) -> str:
     return settings_or_exit(config).core_database_url
-
-
-def _unavailable(exc: BackendError) -> NoReturn:
-    said = database_said(exc)
-    errors.print(f"{exc}: {said}" if said else str(exc), style="red", markup=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 async def _stats(url: str) -> OutboxStats:
@@ -67,10 +59,11 @@ def status(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Show pending, failed and delivered counts and the oldest pending event's age."""
     if ctx.invoked_subcommand is not None:
         return
+    url = _database_url(config)
     try:
-        stats = asyncio.run(_stats(_database_url(config)))
+        stats = asyncio.run(_stats(url))
     except BackendError as exc:
-        _unavailable(exc)
+        core_unavailable(exc, url)
     console.print(format_stats(stats), highlight=False)
 
 
@@ -82,10 +75,11 @@ def replay(
     ] = None,
 ) -> None:
     """Re-queue failed events (all of them, or those given with --id)."""
+    url = _database_url(config)
     try:
-        count = asyncio.run(_replay(_database_url(config), event_id or []))
+        count = asyncio.run(_replay(url, event_id or []))
     except BackendError as exc:
-        _unavailable(exc)
+        core_unavailable(exc, url)
     console.print(f"re-queued {count} failed event(s)", highlight=False)
 
 

@@ -70,3 +70,15 @@ def test_the_default_core_is_in_the_checkout_wherever_the_command_runs(tmp_path:
     assert str(expected) in result.stdout
     assert ".gateway/core.db" in result.stdout
     assert not (tmp_path / ".gateway").exists()
+
+
+@pytest.mark.parametrize("command", [["seed", "--scale", "0.01"], ["outbox"], ["outbox", "replay"]])
+def test_commands_on_an_unreachable_core_are_one_line(command: list[str]) -> None:
+    url = "postgresql://gw:pw-never-shown@127.0.0.1:1/erp"
+    result = gateway(*command, GATEWAY_CORE_DATABASE_URL=url)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Connect call failed ('127.0.0.1', 1)" in lines[0]
+    assert "pw-never-shown" not in result.stderr + result.stdout
