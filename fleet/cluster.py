@@ -20,10 +20,10 @@ from types import TracebackType
 from typing import Self
 
 import orjson
-from gateway.security.clients import ALL_SCOPES, hash_key
 
 from fleet.haproxy import HAProxy, Upstream, haproxy_binary, render_config
 from fleet.processes import Child, FleetError, free_port, gateway_command
+from gateway.security.clients import ALL_SCOPES, hash_key
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[1]

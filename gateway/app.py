@@ -80,12 +80,7 @@ def _parts(settings: Settings, backends: Backends) -> _Parts:
     response_cache = response_cache_from_settings(settings)
     broadcast = None
     if response_cache is not None:
-        if settings.workers > 1 and not settings.redis_url:
-            log.warning(
-                "the response cache is on with %d workers and no GATEWAY_REDIS_URL: a write "
-                "drops the writing worker's entries only; the others' live until their TTL",
-                settings.workers,
-            )
+        # `gateway serve` warns about several workers without Redis once, not once per worker.
         broadcast = InvalidationBroadcast(
             response_cache, settings.redis_url, channel=settings.response_cache_channel
         )

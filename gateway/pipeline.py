@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import orjson
 from graphql import OperationDefinitionNode
@@ -90,6 +90,8 @@ class Exchange:
         cost: the operation's computed cost (``limits.cost``).
         in_batch: one operation of a batched request (no streamed answer).
         accepts_stream: the client can read an incremental (multipart) answer.
+        incremental_spec: the format of those payloads the client reads
+            (``gateway.execution.incremental``).
     """
 
     connection: HTTPConnection
@@ -102,6 +104,7 @@ class Exchange:
     cost: int | None = None
     in_batch: bool = False
     accepts_stream: bool = False
+    incremental_spec: Literal["20220824", "v0.2"] = "20220824"
 
     def require_params(self) -> GraphQLRequest:
         assert self.params is not None, "a step before this one reads the parameters"

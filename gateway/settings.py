@@ -7,12 +7,18 @@ gateway reads ``os.environ``. Tests build ``Settings(...)`` directly.
 
 from __future__ import annotations
 
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -20,7 +26,24 @@ from pydantic_settings import (
 
 from gateway.security.clients import ClientConfig
 
+#: The documented default: ``core.db`` in the data folder (``data_dir``), not the current one.
 DEFAULT_CORE_DATABASE_URL = "sqlite+aiosqlite:///.gateway/core.db"
+
+
+def data_dir() -> Path:
+    """Where the gateway keeps its own files: the embedded core, the demo's credentials.
+
+    ``.gateway/`` of the source checkout the gateway runs from (what
+    ``python3 dev.py demo`` uses), else ``$XDG_DATA_HOME/boltgate`` (by default
+    ``~/.local/share/boltgate``). Absolute either way: ``gateway check`` run
+    from another folder finds the same database as the demo.
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    pyproject = checkout / "pyproject.toml"
+    if pyproject.is_file() and 'name = "boltgate"' in pyproject.read_text(encoding="utf-8"):
+        return checkout / ".gateway"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "boltgate"
 
 
 class Settings(BaseSettings):
@@ -47,7 +70,9 @@ class Settings(BaseSettings):
 
     core_database_url: str = Field(
         default=DEFAULT_CORE_DATABASE_URL,
-        description="SQLAlchemy URL of the core database (sqlite+aiosqlite or postgresql+asyncpg).",
+        description="SQLAlchemy URL of the core database (sqlite+aiosqlite or postgresql+asyncpg); "
+        "the default is `core.db` in the checkout's `.gateway/` folder (installed: "
+        "`~/.local/share/boltgate/`), wherever the command runs from.",
     )
     core_pool_size: int = Field(default=10, ge=1, description="Core connection pool size.")
     core_statement_timeout: float = Field(
@@ -90,7 +115,8 @@ class Settings(BaseSettings):
         default=512, ge=1, description="How many compiled query plans a process keeps."
     )
     batch_max_operations: int = Field(
-        default=0,
+        # Apollo's BatchHttpLink sends at most 10 by default: it works unconfigured.
+        default=10,
         ge=0,
         le=100,
         description="Most operations one batched POST (a JSON array) may hold; 0 refuses "
@@ -227,6 +253,11 @@ class Settings(BaseSettings):
     cors_allow_credentials: bool = Field(
         default=False, description="Allow credentialed CORS (never with a wildcard origin)."
     )
+    cors_allow_headers: list[str] = Field(
+        default_factory=list,
+        description="Request headers browsers may send cross-origin beyond the built-in ones "
+        "(credentials, tracing, Apollo's client awareness: see the README); `*` allows any.",
+    )
 
     # --- caching and resilience (issue 4: bolt-on cache, retries, breaker, bulkhead) ---
     cache_enabled: bool = Field(
@@ -351,15 +382,59 @@ class Settings(BaseSettings):
         default="gateway:events", description="Redis pub/sub channel of live business events."
     )
 
-    @model_validator(mode="after")
-    def _cors_pair(self) -> Settings:
-        if self.cors_allow_credentials and "*" in self.cors_origins:
-            raise ValueError("cors_origins: a wildcard origin cannot be used with credentials")
-        return self
+    @field_validator("cors_allow_credentials")
+    @classmethod
+    def _cors_pair(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and "*" in info.data.get("cors_origins", ()):
+            raise ValueError("cannot be true while cors_origins holds the wildcard '*'")
+        return value
+
+    @field_validator(
+        "anonymous_scopes",
+        "cors_origins",
+        "cors_allow_headers",
+        "cache_stale_on_error",
+        "cache_stale_while_revalidate",
+        mode="before",
+    )
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        # GATEWAY_CORS_ORIGINS=http://localhost:3000 is what anyone tries first.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("clients", mode="before")
+    @classmethod
+    def _clients_shape(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                'must be a JSON array of clients ([{"id": ..., "scopes": [...], '
+                '"key_hashes": [...]}]); or use [[clients]] tables in the TOML file'
+            )
+        return value
+
+    @field_validator("cache_ttls", "bulkhead_limits", mode="before")
+    @classmethod
+    def _name_value_pairs(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for item in value.split(","):
+            name, equals, number = item.partition("=")
+            if not equals or not name.strip():
+                raise ValueError(
+                    'must be a JSON object ({"pricing": 60}) '
+                    "or name=value pairs (pricing=60,crm=120)"
+                )
+            pairs[name.strip()] = number.strip()
+        return pairs
 
     @field_validator("core_database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
+        if value == DEFAULT_CORE_DATABASE_URL:
+            return f"sqlite+aiosqlite:///{data_dir() / 'core.db'}"
         # Accept the plain URLs operators copy from elsewhere and pick the async driver.
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
@@ -389,11 +464,27 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Precedence: explicit arguments, then environment, then the TOML file.
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = _toml_path(init_settings, env_settings)
+        environment = _EnvironmentSource(settings_cls)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, environment]
+        toml_path = _toml_path(init_settings, environment)
         if toml_path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+
+class _EnvironmentSource(EnvSettingsSource):
+    """``GATEWAY_*`` variables; a list or object that is not JSON goes to the field as text.
+
+    pydantic-settings fails on the first non-JSON value with a traceback that
+    names no variable; the fields' own validators read the plain forms
+    (``a,b``; ``pricing=60``) and refuse the rest with a message that does.
+    """
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            return value
 
 
 def _toml_path(*sources: PydanticBaseSettingsSource) -> Path | None:
@@ -404,15 +495,130 @@ def _toml_path(*sources: PydanticBaseSettingsSource) -> Path | None:
     return None
 
 
+class SettingsFileError(ValueError):
+    """The TOML settings file cannot be read; the message names the file."""
+
+
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Read settings from the environment and an optional TOML file.
 
     Raises:
-        pydantic.ValidationError: naming every bad key.
+        pydantic.ValidationError: naming every bad key (``explain`` words it).
         FileNotFoundError: when the named TOML file does not exist.
+        SettingsFileError: when it is not valid TOML.
     """
     if config is not None:
         if not config.is_file():
             raise FileNotFoundError(f"settings file not found: {config}")
         overrides["config"] = config
+    toml_file = config_file(config)
+    if toml_file is not None:
+        read_toml(toml_file)  # its syntax errors, with the file's name
     return Settings(**overrides)
+
+
+def config_file(config: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The TOML file settings are read from: ``config``, else ``GATEWAY_CONFIG``."""
+    if config is not None:
+        return config
+    value = _lookup(os.environ if environ is None else environ, "GATEWAY_CONFIG")
+    return Path(value) if value else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file's table.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        SettingsFileError: it cannot be read or is not valid TOML.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"settings file not found: {path}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsFileError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsFileError(f"{path}: cannot be read: {exc}") from None
+
+
+def _lookup(environ: Mapping[str, str], name: str) -> str | None:
+    # pydantic-settings matches variable names without regard to case.
+    for key, value in environ.items():
+        if key.upper() == name:
+            return value
+    return None
+
+
+def env_name(field: str) -> str:
+    """``GATEWAY_PRICING_URL`` for ``pricing_url``."""
+    return f"GATEWAY_{field.upper()}"
+
+
+def explain(
+    error: ValidationError,
+    *,
+    config: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    options: Mapping[str, str] | None = None,
+) -> list[str]:
+    """One line per invalid value, naming where it came from.
+
+    Args:
+        error: what ``Settings`` raised.
+        config: the TOML file, if one was named on the command line.
+        environ: the environment the settings were read from.
+        options: command-line options by field (``{"port": "--port"}``).
+
+    Example:
+        >>> try:
+        ...     Settings(crm_concurrency=0)
+        ... except ValidationError as exc:
+        ...     explain(exc, environ={})
+        ['GATEWAY_CRM_CONCURRENCY: Input should be greater than or equal to 1']
+    """
+    environ = os.environ if environ is None else environ
+    options = options or {}
+    toml_file = config_file(config, environ)
+    in_file: dict[str, Any] = {}
+    if toml_file is not None:
+        try:
+            in_file = read_toml(toml_file)
+        except (FileNotFoundError, SettingsFileError):
+            in_file = {}
+    lines: list[str] = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"][1:])
+        message = item["msg"].removeprefix("Value error, ")
+        if field in options:
+            where = options[field]
+        elif field and _lookup(environ, env_name(field)) is not None:
+            where = env_name(field)
+        elif field in in_file:
+            where = f"{toml_file}: {field}"
+        else:
+            where = env_name(field) if field else "settings"
+        if item["type"] == "extra_forbidden" and len(item["loc"]) == 1:
+            guess = difflib.get_close_matches(field, Settings.model_fields, n=1)
+            message = "not a setting" + (f" (did you mean {guess[0]}?)" if guess else "")
+        lines.append(f"{where}{rest}: {message}")
+    return lines
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each ``GATEWAY_*`` variable that is no setting (a typo is silently ignored).
+
+    ``GATEWAY_TEST_*`` variables belong to the test suite and are left alone.
+    """
+    environ = os.environ if environ is None else environ
+    known = {env_name(field) for field in Settings.model_fields}
+    warnings: list[str] = []
+    for key in sorted(environ):
+        name = key.upper()
+        if not name.startswith("GATEWAY_") or name in known or name.startswith("GATEWAY_TEST_"):
+            continue
+        guess = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        warnings.append(f"{key} is not a setting and is ignored{hint}")
+    return warnings

@@ -17,14 +17,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AsyncExitStack, ExitStack, contextmanager
+from typing import Any
 
+import httpx
 import pytest
 
-from simulators.runner import Simulators
+from gateway.app import create_app
+from simulators.runner import BackgroundServer, Simulators
 from simulators.seed import SeedData, generate
+from tests.http.support import Serve
 from tests.support.core import READ_SCALE, SeededCores, postgres_or_skip
-from tests.support.gateway import Gateway, GatewayFactory, settings_for
+from tests.support.gateway import AUTH_HEADERS, Gateway, GatewayFactory, settings_for
 from tests.support.simulators import StartSimulators, serve_simulators
 
 REDIS_ENV = "GATEWAY_TEST_REDIS_URL"
@@ -140,3 +144,19 @@ async def gateway_factory() -> AsyncIterator[GatewayFactory]:
 async def gateway(gateway_factory: GatewayFactory, core_url: str, sims: Simulators) -> Gateway:
     """A running gateway on ``core_url`` and the shared simulators, with the test client's key."""
     return await gateway_factory(settings_for(core_url, sims))
+
+
+@pytest.fixture(scope="session")
+def serve(sqlite_core: str, sims: Simulators) -> Serve:
+    """``with serve(**settings) as client:`` a gateway on loopback and a client with a key."""
+
+    @contextmanager
+    def served(**overrides: Any) -> Iterator[httpx.Client]:
+        app = create_app(settings_for(sqlite_core, sims, **overrides))
+        with (
+            BackgroundServer(app) as server,
+            httpx.Client(base_url=server.url, headers=AUTH_HEADERS, timeout=30) as client,
+        ):
+            yield client
+
+    return served

@@ -369,6 +369,17 @@ class InvalidationBroadcast:
                 self.cache.invalidate_writes()
 
 
+def several_workers_warning(settings: Settings) -> str | None:
+    """What an operator should know before starting several workers with this cache."""
+    if settings.response_cache_enabled and settings.workers > 1 and not settings.redis_url:
+        return (
+            f"the response cache is on with {settings.workers} workers and no "
+            "GATEWAY_REDIS_URL: a write drops the writing worker's entries only; "
+            "the others' live until their TTL"
+        )
+    return None
+
+
 def response_cache_from_settings(settings: Settings) -> ResponseCache | None:
     """The response cache the settings ask for, or ``None`` when it is off."""
     if not settings.response_cache_enabled:
@@ -391,4 +402,5 @@ __all__ = [
     "ResponseCache",
     "cache_key",
     "response_cache_from_settings",
+    "several_workers_warning",
 ]

@@ -18,6 +18,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -25,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from adapters.core.diagnosis import database_said
 from adapters.errors import BackendError, BackendRejected, BackendTimeout
 from adapters.http import HttpBackend
 from gateway.backends import Backends
@@ -84,15 +86,36 @@ async def _timed(
     return CheckResult(name, status, detail, time.perf_counter() - started)
 
 
-async def check_core(backends: Backends, budget: float) -> list[CheckResult]:
-    """Connectivity, then schema compatibility (skipped when the core cannot be reached)."""
+async def check_core(
+    backends: Backends, budget: float, *, database_url: str | None = None
+) -> list[CheckResult]:
+    """Connectivity, then schema compatibility (skipped when the core cannot be reached).
+
+    Args:
+        database_url: the core's URL, for a SQLite file that is missing and for
+            keeping its password out of the database's own words.
+    """
     core = backends.core
+    missing = _missing_sqlite_file(database_url) if database_url else None
+    if missing is not None:
+        # Connecting would create an empty file there and report every table missing.
+        return [
+            CheckResult(
+                "core: connectivity",
+                "fail",
+                f"no database file at {missing}: run `gateway demo` or `gateway seed` first, "
+                "or set GATEWAY_CORE_DATABASE_URL",
+            ),
+            CheckResult("core: schema", "skip", "core unreachable"),
+        ]
 
     async def connect() -> tuple[Status, str]:
         try:
             await core.ping()
         except BackendError as exc:
-            return "fail", f"cannot query: {exc.reason or exc.code}"
+            said = database_said(exc, password=_password(database_url))
+            detail = f"cannot query: {exc.reason or exc.code}"
+            return "fail", f"{detail}: {said}" if said else detail
         return "ok", "answers SELECT 1"
 
     reach = await _timed("core: connectivity", connect, budget)
@@ -110,6 +133,26 @@ async def check_core(backends: Backends, budget: float) -> list[CheckResult]:
         return "ok", "every table and column the gateway reads is present"
 
     return [reach, await _timed("core: schema", schema, budget)]
+
+
+def _password(url: str | None) -> str | None:
+    try:
+        return make_url(url).password if url else None
+    except Exception:
+        return None
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The absolute path of a SQLite core file that does not exist, else ``None``."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":
+        return None
+    path = Path(database).resolve()
+    return None if path.exists() else path
 
 
 async def check_bolt_on(adapter: HttpBackend, budget: float) -> CheckResult:
@@ -168,7 +211,7 @@ async def run_checks(settings: Settings, *, budget: float = CHECK_TIMEOUT) -> li
         )
     ]
     async with Backends.from_settings(settings) as backends:
-        results.extend(await check_core(backends, budget))
+        results.extend(await check_core(backends, budget, database_url=settings.core_database_url))
         results.extend(
             await asyncio.gather(
                 check_bolt_on(backends.pricing, budget),

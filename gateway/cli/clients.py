@@ -3,12 +3,16 @@
 The file's ``[[clients]]`` tables hold each client's id, scopes, revoked flag
 and the sha256 hashes of its keys, never a key. A new key is printed once,
 on standard output (so it can be piped into a secret store), and cannot be
-shown again. The file is rewritten whole with ``tomli-w``: values are kept,
-comments are not.
+shown again. The file is rewritten whole with ``tomli-w`` (values are kept,
+comments are not), atomically (a crash leaves the old file) and with the
+file's own permissions: a settings file may hold secrets, and a 0600 file
+stays 0600 (a new one is created 0600).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +26,9 @@ from rich.table import Table
 from gateway.security.clients import ALL_SCOPES, ClientConfig, hash_key, new_key
 
 app = typer.Typer(help="Manage partner clients and their API keys.", no_args_is_help=True)
+
+#: The permissions of a settings file this command creates: its owner's alone.
+NEW_FILE_MODE = 0o600
 console = Console(stderr=True)
 
 ConfigFile = Annotated[
@@ -63,9 +70,22 @@ def _write(path: Path, data: dict[str, Any]) -> None:
         except ValidationError as exc:
             console.print(f"[red]client {client.get('id')!r}: {exc.errors()[0]['msg']}[/red]")
             raise typer.Exit(2) from None
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(tomli_w.dumps(data))
-    temporary.replace(path)  # atomic: a crash leaves the old file, not half a new one
+    text = tomli_w.dumps(data)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else NEW_FILE_MODE
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Created with the final mode: the keys' hashes are never readable by others, not
+    # even for the moment between writing and renaming.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)  # the umask may have narrowed it
+        temporary.replace(path)  # atomic: a crash leaves the old file, not half a new one
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _announce_key(client_id: str, key: str) -> None:
@@ -139,12 +159,31 @@ def rotate(
         bool, typer.Option(help="Keep the old keys valid too (for a hand-over).")
     ] = False,
 ) -> None:
-    """Give a client a new key (printed once); the old keys stop working unless --keep-old."""
+    """Give a client a new key (printed once); the old keys stop working unless --keep-old.
+
+    A revoked client stays revoked (``restore`` lets it back in).
+    """
     data = _read(config)
     client = _find(_clients(data), client_id)
     key = new_key()
     old = list(client.get("key_hashes", [])) if keep_old else []
     client["key_hashes"] = [*old, hash_key(key)]
-    client["revoked"] = False
     _write(config, data)
     _announce_key(client_id, key)
+    if client.get("revoked"):
+        console.print(
+            f"[yellow]{client_id} is still revoked: the new key works only after "
+            f"`gateway clients restore {client_id}`[/yellow]",
+            soft_wrap=True,
+        )
+
+
+@app.command("restore")
+def restore(
+    client_id: Annotated[str, typer.Argument(help="Client id.")], config: ConfigFile
+) -> None:
+    """Undo a revoke: the client's current keys work again from the next start."""
+    data = _read(config)
+    _find(_clients(data), client_id)["revoked"] = False
+    _write(config, data)
+    console.print(f"[green]restored {client_id}[/green]")

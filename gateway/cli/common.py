@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from gateway.settings import Settings, load_settings
+from adapters.errors import BackendError
+from gateway.settings import (
+    Settings,
+    SettingsFileError,
+    explain,
+    load_settings,
+    unknown_variables,
+)
 
 #: Messages for the operator go to standard error; a command's output to standard out.
 console = Console(stderr=True)
@@ -23,19 +30,56 @@ ConfigOption = Annotated[
 ]
 
 
+def serving_settings_or_exit(config: Path | None, **overrides: object) -> Settings:
+    """``settings_or_exit``, and what serving needs beyond valid values (tracing's exporter)."""
+    from gateway.observability.tracing import exporter_problem
+
+    settings = settings_or_exit(config, **overrides)
+    problem = exporter_problem(settings)
+    if problem is not None:
+        _invalid([problem])
+    return settings
+
+
 def settings_or_exit(config: Path | None, **overrides: object) -> Settings:
-    """The settings, or exit with status 2 and one line per invalid value."""
+    """The settings, or exit with status 2 and one line per invalid value.
+
+    Warns about ``GATEWAY_*`` variables that are no setting (a typo would
+    otherwise be silently ignored).
+    """
+    given = {key: value for key, value in overrides.items() if value is not None}
+    for warning in unknown_variables():
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     try:
-        return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+        return load_settings(config, **given)
     except ValidationError as exc:
-        console.print("[red]Invalid settings:[/red]")
-        for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"])
-            console.print(f"  GATEWAY_{key.upper()}: {error['msg']}")
-        raise typer.Exit(2) from None
-    except FileNotFoundError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        options = {key: "--" + key.replace("_", "-") for key in given}
+        _invalid(explain(exc, config=config, options=options))
+    except (FileNotFoundError, SettingsFileError) as exc:
+        _invalid([str(exc)])
+    raise AssertionError("unreachable")
+
+
+def _invalid(lines: list[str]) -> None:
+    console.print("[red]Invalid settings:[/red]")
+    for line in lines:
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def core_unavailable(exc: BackendError, database_url: str) -> NoReturn:
+    """Exit 1 with one line: the failure and what the database said (never a password)."""
+    from sqlalchemy.engine import make_url
+
+    from adapters.core.diagnosis import database_said
+
+    try:
+        password = make_url(database_url).password
+    except Exception:
+        password = None
+    said = database_said(exc, password=password)
+    console.print(f"{exc}: {said}" if said else str(exc), style="red", markup=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @contextmanager

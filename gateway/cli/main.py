@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import socket
+from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
 from rich.console import Console
 
+from adapters.errors import BackendError
 from gateway.cli.clients import app as clients_app
-from gateway.cli.common import ConfigOption, console, progress, settings_or_exit
+from gateway.cli.common import (
+    ConfigOption,
+    console,
+    core_unavailable,
+    progress,
+    serving_settings_or_exit,
+    settings_or_exit,
+)
 from gateway.cli.outbox import outbox_app
 from gateway.settings import Settings
 
@@ -25,39 +36,105 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(outbox_app, name="outbox")
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"boltgate {package_version('boltgate')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """GraphQL integration gateway: one endpoint over the core and its bolt-ons."""
+
+
+def _default(text: str, field: str) -> str:
+    """``text`` with the setting's default and variable (rich would eat a bare ``[...]``)."""
+    default = Settings.model_fields[field].default
+    return f"{text} \\[default: {default}; GATEWAY_{field.upper()}]"
+
+
 @app.command()
 def serve(
     config: ConfigOption = None,
-    host: Annotated[str | None, typer.Option(help="Bind address [default: 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [default: 1].")] = None,
+    host: Annotated[str | None, typer.Option(help=_default("Bind address.", "host"))] = None,
+    port: Annotated[int | None, typer.Option(help=_default("Port.", "port"))] = None,
+    workers: Annotated[
+        int | None, typer.Option(help=_default("Worker processes.", "workers"))
+    ] = None,
 ) -> None:
     """Serve the gateway with uvicorn."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    settings = settings_or_exit(config, host=host, port=port, workers=workers)
+    from gateway.caching.responses import several_workers_warning
+
+    settings = serving_settings_or_exit(config, host=host, port=port, workers=workers)
     if config is not None:
         # Worker processes re-read settings from the environment.
         os.environ["GATEWAY_CONFIG"] = str(config)
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
             os.environ[f"GATEWAY_{name}"] = str(value)
+    warning = several_workers_warning(settings)
+    if warning is not None:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    # Bound before the app starts: "gateway ready" then means it, and a busy port is
+    # one line naming it instead of a failure after the start-up.
+    sock = listen_or_exit(settings.host, settings.port, option="--port or GATEWAY_PORT")
     from gateway.lifecycle import sigterm_is_a_clean_exit
     from gateway.observability.metrics import multiprocess_mode
 
+    server_config = uvicorn.Config(
+        "gateway.app:app_from_environment",
+        factory=True,
+        workers=settings.workers,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+    )
+    console.print(
+        f"serving http://{_url_host(settings.host)}:{sock.getsockname()[1]}/graphql "
+        f"({settings.workers} worker{'s' if settings.workers > 1 else ''})",
+        highlight=False,
+    )
     # Workers share their metrics through a fresh directory set before they start.
     with multiprocess_mode(settings.workers), sigterm_is_a_clean_exit():
-        uvicorn.run(
-            "gateway.app:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_level="info",
-            access_log=False,
-            timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
-            timeout_keep_alive=settings.http_keep_alive_seconds,
-        )
+        if settings.workers > 1:
+            sock.set_inheritable(True)  # the spawned workers accept on it
+            Multiprocess(server_config, sockets=[sock]).run()
+            return
+        server = uvicorn.Server(server_config)
+        server.run(sockets=[sock])
+        if not server.started:
+            raise typer.Exit(1)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def listen_or_exit(host: str, port: int, *, option: str) -> socket.socket:
+    """A listening socket on ``host``:``port``, or exit 1 with a line saying what is wrong."""
+    from simulators.runner import bind_socket
+
+    try:
+        return bind_socket(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            problem = "the port is in use (another gateway or demo?)"
+            hint = f"; stop it, or choose another port ({option})"
+        else:
+            problem, hint = (exc.strerror or str(exc)).lower(), ""
+        console.print(f"[red]cannot listen on {host}:{port}: {problem}{hint}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -83,6 +160,8 @@ def seed(
     except (SeedError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
+    except BackendError as exc:
+        core_unavailable(exc, settings.core_database_url)
     console.print(f"[green]seeded[/green] {summary}")
 
 
@@ -106,44 +185,54 @@ def _ensure_sqlite_folder(url: str) -> None:
 @app.command()
 def demo(
     config: ConfigOption = None,
-    port: Annotated[int | None, typer.Option(help="Gateway port [default: 8000].")] = None,
+    port: Annotated[int | None, typer.Option(help=_default("Gateway port.", "port"))] = None,
     scale: Annotated[float, typer.Option(help="Seed scale on first run.")] = 1.0,
 ) -> None:
     """Run the embedded core, the three bolt-on simulators and the gateway together."""
     from gateway.cli.demo import prepare_core, run_demo
     from gateway.observability.logs import configure_logging
 
-    settings = settings_or_exit(config, port=port)
+    settings = serving_settings_or_exit(config, port=port)
+    # Before seeding: a second demo on a busy port is one line, not a traceback.
+    sock = listen_or_exit(settings.host, settings.port, option="--port")
     configure_logging(settings)
     _ensure_sqlite_folder(settings.core_database_url)
 
-    def started(info: dict[str, object]) -> None:
+    def started(info: dict[str, Any]) -> None:
         console.print()
         # GraphiQL reads its Headers tab from the URL: this link opens it ready to run.
         with_key = f"{info['graphiql']}?headers={quote(str(info['headers']), safe='')}"
         console.print(f"[bold green]GraphiQL:[/bold green] {with_key}", soft_wrap=True)
         console.print(
             f"bolt-on simulators: pricing {info['pricing']}, crm {info['crm']}, "
-            f"shipping {info['shipping']}"
+            f"shipping {info['shipping']}",
+            soft_wrap=True,
         )
-        console.print(f"core: {settings.core_database_url}")
+        console.print(f"core: {settings.core_database_url}", soft_wrap=True, highlight=False)
         # soft_wrap: a key broken over two lines could not be pasted.
         key = info["api_key"]
         console.print(f"[bold green]Demo API key[/bold green] (every scope): {key}", soft_wrap=True)
         console.print("Other clients send it as a header (GraphiQL's link above has it):")
         console.print(str(info["headers"]), markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            "In another shell, point gateway commands at this demo (`gateway check` passes):",
+        )
+        console.print(f". {info['env_file']}", markup=False, highlight=False, soft_wrap=True)
         console.print("Press Ctrl+C to stop.")
 
-    with progress() as report:
-        seeded_orders = asyncio.run(prepare_core(settings, scale=scale, progress=report))
-    asyncio.run(run_demo(settings, seeded_orders=seeded_orders, started=started))
+    try:
+        with progress() as report:
+            seeded_orders = asyncio.run(prepare_core(settings, scale=scale, progress=report))
+    except BackendError as exc:
+        core_unavailable(exc, settings.core_database_url)
+    asyncio.run(run_demo(settings, seeded_orders=seeded_orders, started=started, gateway_sock=sock))
 
 
 @app.command()
 def simulators(
     config: ConfigOption = None,
     seeded_orders: Annotated[
-        int, typer.Option(help="Orders SO-000001..N the core's seed shipped [default: 20000].")
+        int, typer.Option(help="Orders SO-000001..N the core's seed shipped.")
     ] = 20_000,
     latency: Annotated[float, typer.Option(help="Seconds added to every contract call.")] = 0.0,
     failure_rate: Annotated[float, typer.Option(help="Share of calls answered 503 (0-1).")] = 0.0,
@@ -181,7 +270,12 @@ def simulators(
             shipping_port=ports["shipping"],
         )
     except OSError as exc:
-        console.print(f"[red]cannot bind a simulator port: {exc}[/red]")
+        wanted = ", ".join(f"{service} {port}" for service, port in ports.items())
+        console.print(
+            f"[red]cannot listen on the simulators' ports ({wanted}, from GATEWAY_*_URL): "
+            f"{(exc.strerror or str(exc)).lower()} (a demo running?)[/red]",
+            soft_wrap=True,
+        )
         raise typer.Exit(1) from None
     for served in sims.all:
         served.state.configure(latency=latency, failure_rate=failure_rate)
@@ -203,7 +297,7 @@ def check(
     """Verify settings, the core (connectivity, schema), each bolt-on and Redis."""
     from gateway.cli.check import render, run_checks
 
-    settings = settings_or_exit(config)
+    settings = serving_settings_or_exit(config)
     results = asyncio.run(run_checks(settings, budget=budget))
     render(results, Console())
     if not all(result.ok for result in results):

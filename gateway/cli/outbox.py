@@ -16,7 +16,7 @@ from rich.console import Console
 from adapters.core import CoreAdapter
 from adapters.core.gateway_tables import ensure_gateway_tables
 from adapters.errors import BackendError
-from gateway.cli.common import ConfigOption, settings_or_exit
+from gateway.cli.common import ConfigOption, core_unavailable, settings_or_exit
 from gateway.writes.outbox import OutboxStats, outbox_stats, replay_failed
 
 outbox_app = typer.Typer(
@@ -25,7 +25,6 @@ outbox_app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-errors = Console(stderr=True)
 
 
 def _database_url(config: Path | None) -> str:
@@ -60,11 +59,11 @@ def status(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Show pending, failed and delivered counts and the oldest pending event's age."""
     if ctx.invoked_subcommand is not None:
         return
+    url = _database_url(config)
     try:
-        stats = asyncio.run(_stats(_database_url(config)))
+        stats = asyncio.run(_stats(url))
     except BackendError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        core_unavailable(exc, url)
     console.print(format_stats(stats), highlight=False)
 
 
@@ -76,11 +75,11 @@ def replay(
     ] = None,
 ) -> None:
     """Re-queue failed events (all of them, or those given with --id)."""
+    url = _database_url(config)
     try:
-        count = asyncio.run(_replay(_database_url(config), event_id or []))
+        count = asyncio.run(_replay(url, event_id or []))
     except BackendError as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        core_unavailable(exc, url)
     console.print(f"re-queued {count} failed event(s)", highlight=False)
 
 

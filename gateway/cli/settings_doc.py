@@ -34,9 +34,13 @@ Every setting is read, in this order of precedence, from:
    (`pricing_url = "http://pricing:8101"`).
 
 Secrets (marked 🔒) are never printed: not in logs, errors, `gateway check` or this file.
-List and object settings take JSON in an environment variable
-(`GATEWAY_ANONYMOUS_SCOPES='["read"]'`) and TOML arrays/tables in the file.
-An invalid value stops the gateway with an error naming the variable.
+List settings take comma-separated values or JSON in an environment variable
+(`GATEWAY_CORS_ORIGINS=http://localhost:3000,https://app.example` or
+`GATEWAY_CORS_ORIGINS='["http://localhost:3000"]'`), object settings JSON or
+name=value pairs (`GATEWAY_CACHE_TTLS=pricing=60,crm=120`); the file takes
+TOML arrays and tables. An invalid value stops the gateway with exit status 2
+and a line naming the variable, the file and key, or the option it came from;
+a `GATEWAY_*` variable that is no setting (a typo) is warned about.
 
 | Setting | Environment variable | Type | Default | Description |
 | --- | --- | --- | --- | --- |

@@ -4,9 +4,9 @@ A query graphql-core would run the plain way goes through its compiled plan
 when there is one (``compiled.execute_compiled``: the same resolvers, the
 same batches and errors, less work per field); anything the compiler does
 not cover, and every mutation, runs on graphql-core's executor. One result
-for a query or mutation (masked: see ``masking``); for
-``@defer``/``@stream`` a stream of payloads when the client reads
-``multipart/mixed``, else everything merged into one result. The outcome
+for a query or mutation (masked: see ``masking``); for ``@defer``/``@stream``
+a stream of payloads when the client reads one (``Resolve`` gave the others
+an executor that ignores the directives). The outcome
 (ok, partial, error) and the error codes go to the access log and metrics
 through the reply's ``OperationOutcome``.
 """
@@ -52,22 +52,26 @@ class Execute:
                 operation_name=params.operation_name,
                 variable_values=params.variables,
                 context_value=context,
-                operation_extensions=params.extensions,
+                # graphql-core's own resolve info, as the fallback executor gives.
+                strawberry_info=False,
             )
         if produced is None:
             produced = operation.executor.execute_operation()
             if inspect.isawaitable(produced):
                 produced = await produced
         if isinstance(produced, ExperimentalIncrementalExecutionResults):
-            payloads = Payloads(produced, request_id)
+            payloads = Payloads(produced, request_id, spec=exchange.incremental_spec)
             if exchange.accepts_stream and not exchange.in_batch:
                 first = payloads.initial()
-                return Reply(
+                reply = Reply(
                     outcome=outcome_of(exchange, first.get("data"), payloads.errors),
-                    stream=_stream(first, payloads),
                     extensions=context.extensions,
                 )
-            produced = await merged(payloads)
+                reply.stream = _stream(exchange, reply, first, payloads)
+                return reply
+            # Prepared to stream, then asked for one response (an Idempotency-Key).
+            data, errors = await merged(payloads)
+            produced = ExecutionResult(data, errors or None)
         result: ExecutionResult = produced
         if result.errors:
             result.errors = masked(result.errors, request_id)
@@ -79,10 +83,16 @@ class Execute:
         )
 
 
-async def _stream(first: dict[str, Any], payloads: Payloads) -> AsyncIterator[dict[str, Any]]:
-    yield first
-    async for payload in payloads.subsequent():
-        yield payload
+async def _stream(
+    exchange: Exchange, reply: Reply, first: dict[str, Any], payloads: Payloads
+) -> AsyncIterator[dict[str, Any]]:
+    try:
+        yield first
+        async for payload in payloads.subsequent():
+            yield payload
+    finally:
+        # The outcome counts the errors of every payload, not only the first one's.
+        reply.outcome = outcome_of(exchange, first.get("data"), payloads.errors)
 
 
 def outcome_of(exchange: Exchange, data: Any, errors: Iterable[GraphQLError]) -> OperationOutcome:

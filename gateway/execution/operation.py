@@ -17,7 +17,8 @@ class PreparedOperation:
     Attributes:
         definition: the operation picked from the document.
         executor: graphql-core's executor, built for this request.
-        incremental: the operation uses ``@defer`` or ``@stream``.
+        incremental: the operation uses ``@defer`` or ``@stream`` and its client reads
+            a stream (else its executor ignores the directives).
     """
 
     definition: OperationDefinitionNode

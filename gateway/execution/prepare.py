@@ -19,6 +19,8 @@ from typing import Any
 from graphql import (
     DirectiveNode,
     DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
@@ -28,7 +30,7 @@ from graphql import (
 )
 from graphql.execution import Executor
 from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from graphql.execution.incremental.incremental_executor import IncrementalExecutor
 
 from gateway.context import ContextFactory
 from gateway.errors import ErrorCode, GraphQLRequestError, RequestRejected
@@ -92,14 +94,26 @@ class Resolve:
         assert document is not None
         definition = pick_operation(document, params.operation_name)
         _check_transport(definition.operation, exchange.transport)
-        # Strawberry's executor (graphql-core's incremental one, handing resolvers the plain
-        # coerced variables) as strawberry.Schema.execute runs it; subscriptions' events
-        # never defer (graphql-core's own choice for them).
-        executor_class: type[Executor[Any]] = (
-            ExecutorThrowingOnIncremental
-            if definition.operation is OperationType.SUBSCRIPTION
-            else StrawberryGraphQLCoreExecutionContext
+        # Most documents never mention the directives: skip the walk for them.
+        query = params.query or ""
+        incremental = (
+            ("defer" in query or "stream" in query)
+            and exchange.accepts_stream
+            and not exchange.in_batch
+            and definition.operation is not OperationType.SUBSCRIPTION
+            and _uses_incremental_delivery(definition, document)
         )
+        executor_class: type[Executor[Any]]
+        if definition.operation is OperationType.SUBSCRIPTION:
+            # graphql-core's own choice: subscriptions' events never defer.
+            executor_class = ExecutorThrowingOnIncremental
+        elif incremental:
+            executor_class = IncrementalExecutor
+        else:
+            # A client that reads one response gets exactly the result the document
+            # would have without @defer and @stream (graphql-core's plain executor
+            # ignores them): nulls bubble and errors land as they would there.
+            executor_class = Executor
         executor = executor_class.build(
             self.schema,
             document,
@@ -110,14 +124,16 @@ class Resolve:
             max_coercion_errors=_MAX_COERCION_ERRORS,
         )
         if isinstance(executor, list):
-            raise GraphQLRequestError.of(executor, ErrorCode.BAD_USER_INPUT)
-        # Most documents never mention the directives: skip the walk for them.
-        query = params.query or ""
-        incremental = ("defer" in query or "stream" in query) and (
-            _uses_incremental_delivery(definition, executor)
-        )
+            raise GraphQLRequestError.of(_in_json_terms(executor), ErrorCode.BAD_USER_INPUT)
         exchange.operation = PreparedOperation(definition, executor, incremental)
         return await call_next(exchange)
+
+
+def _in_json_terms(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """graphql-core's coercion messages say ``None`` where the client sent JSON's ``null``."""
+    for error in errors:
+        error.message = error.message.replace(" to be None", " to be null")
+    return errors
 
 
 def pick_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
@@ -166,13 +182,13 @@ class _DirectiveFinder(Visitor):
         return None
 
 
-def _uses_incremental_delivery(
-    definition: OperationDefinitionNode, executor: Executor[Any]
-) -> bool:
+def _uses_incremental_delivery(definition: OperationDefinitionNode, document: DocumentNode) -> bool:
     finder = _DirectiveFinder()
     visit(definition, finder)
-    for fragment in executor.fragment_definitions.values():
-        if not finder.found:
+    for fragment in document.definitions:
+        if finder.found:
+            break
+        if isinstance(fragment, FragmentDefinitionNode):
             visit(fragment, finder)
     return finder.found
 

@@ -7,7 +7,7 @@ types, refusals), ``idempotency.py`` the ``Idempotency-Key`` replay store,
 ``health.py`` the probes.
 
 May import: the core modules (``gateway.context``, ``gateway.settings``,
-``gateway.errors``, ``gateway.backends``), ``security``, ``limits``,
-``caching``, ``observability`` and ``adapters``. Nothing imports ``http``
+``gateway.errors``, ``gateway.backends``), ``execution``, ``security``,
+``limits``, ``caching``, ``observability`` and ``adapters``. Nothing imports ``http``
 but ``gateway.app`` and the CLI.
 """

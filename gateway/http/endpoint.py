@@ -44,19 +44,20 @@ from gateway.errors import ErrorCode, RequestRejected
 from gateway.execution.compiled import PlanCache
 from gateway.execution.documents import Documents
 from gateway.execution.execute import Execute
+from gateway.execution.incremental import DEFAULT_SPEC, Spec
 from gateway.execution.prepare import OpenContext, Parse, Resolve, Validate
 from gateway.http.idempotency import Idempotency, IdempotencyStore
 from gateway.http.params import ReadParams
 from gateway.http.protocol import (
     APPLICATION_JSON,
     MULTIPART_MIXED,
-    accepts_multipart,
+    incremental_spec,
     negotiate,
 )
 from gateway.limits.cost import CostLimit, CostModel, DocumentLimits, ShapeLimits
 from gateway.limits.rate import RateLimit, RateLimiter
 from gateway.observability.request_id import current_request_id
-from gateway.observability.stats import current_stats
+from gateway.observability.stats import RequestStats, current_stats
 from gateway.pipeline import Exchange, Handler, Reply, Step, Transport, chain
 from gateway.security.auth import Authenticate, Authenticator
 from gateway.security.csrf import CsrfGuard
@@ -65,10 +66,14 @@ from gateway.security.persisted import PersistedDocuments, PersistedQueries
 
 log = logging.getLogger("gateway.http")
 
-#: Apollo's multipart framing: parts separated by ``---``, the stream ended by ``-----``.
+#: Multipart framing (boundary ``-``) as graphql-yoga writes it: the delimiter follows
+#: each part at once, because clients (Apollo's, meros) hand a part over only when they
+#: see the delimiter after it: one written before the next part would hold each part
+#: back until the next one is ready, and the core data until the slowest bolt-on.
 _BOUNDARY = "-"
-_PART_HEAD = b"\r\n---\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
-_END = b"\r\n-----\r\n"
+_DELIMITER = b"\r\n---"
+_PART_HEAD = b"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
+_CLOSE = b"--\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +162,8 @@ class GraphQLEndpoint:
         accept = request.headers.get("accept", "")
         if request.method == "GET" and _is_browser(request):
             return self.ide(request) if self.ide else PlainTextResponse("Not Found", 404)
-        media_type = negotiate(accept) or (APPLICATION_JSON if accepts_multipart(accept) else None)
+        spec = incremental_spec(accept)
+        media_type = negotiate(accept) or (APPLICATION_JSON if spec else None)
         if media_type is None:
             rejection = RequestRejected(
                 "Accept: this endpoint answers application/graphql-response+json, "
@@ -174,13 +180,17 @@ class GraphQLEndpoint:
         exchange = Exchange(
             request,
             Transport(request.method),
-            accepts_stream=accepts_multipart(accept),
+            accepts_stream=spec is not None,
+            incremental_spec=spec or DEFAULT_SPEC,
         )
         reply = await self._run(exchange)
         stats = current_stats.get()
         if stats is not None:
-            stats.operations.extend(reply.operations)
-        return render(reply, media_type)
+            if reply.stream is not None:
+                reply.stream = _counted(reply, reply.stream, stats)
+            else:
+                stats.operations.extend(reply.operations)
+        return render(reply, media_type, spec=exchange.incremental_spec)
 
     async def _run(self, exchange: Exchange) -> Reply:
         try:
@@ -211,12 +221,13 @@ class GraphQLEndpoint:
             return Reply.refused(rejection, exchange)
 
 
-def render(reply: Reply, media_type: str) -> Response:
+def render(reply: Reply, media_type: str, *, spec: Spec = DEFAULT_SPEC) -> Response:
     """The HTTP response of a reply, in ``media_type`` (or multipart for a stream)."""
     if reply.stream is not None:
+        named = "incrementalSpec=v0.2" if spec == "v0.2" else "deferSpec=20220824"
         return StreamingResponse(
             _multipart(reply.stream),
-            media_type=f'{MULTIPART_MIXED}; boundary="{_BOUNDARY}"; deferSpec=20220824',
+            media_type=f'{MULTIPART_MIXED}; boundary="{_BOUNDARY}"; {named}',
             headers=reply.headers,
         )
     status = reply.status
@@ -230,10 +241,23 @@ def render(reply: Reply, media_type: str) -> Response:
     )
 
 
+async def _counted(
+    reply: Reply, stream: AsyncIterator[dict[str, Any]], stats: RequestStats
+) -> AsyncIterator[dict[str, Any]]:
+    """``stream``, its outcome handed to the access log once the last payload is out."""
+    try:
+        async for payload in stream:
+            yield payload
+    finally:
+        stats.operations.extend(reply.operations)
+
+
 async def _multipart(payloads: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    opening = _DELIMITER
     async for payload in payloads:
-        yield _PART_HEAD + orjson.dumps(payload)
-    yield _END
+        yield opening + _PART_HEAD + orjson.dumps(payload) + _DELIMITER
+        opening = b""
+    yield _CLOSE
 
 
 def _is_browser(request: Request) -> bool:

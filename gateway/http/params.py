@@ -18,6 +18,7 @@ import orjson
 from starlette.requests import Request
 
 from gateway.errors import RequestRejected
+from gateway.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.http.protocol import (
     APPLICATION_JSON,
     batch_items,
@@ -50,6 +51,12 @@ class ReadParams:
         if items is None:
             exchange.params = parse_params(body)
             return await call_next(exchange)
+        if IDEMPOTENCY_HEADER in request.headers:
+            # One key promises one execution; a batch holds several operations.
+            raise RequestRejected(
+                "Idempotency-Key: cannot be used with a batched request; "
+                "send the mutation on its own"
+            )
         replies = await asyncio.gather(
             *(self._one(exchange, item, index, call_next) for index, item in enumerate(items))
         )

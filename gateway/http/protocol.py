@@ -7,9 +7,11 @@ Follows the GraphQL-over-HTTP specification:
 - GET carries ``query``, ``variables``, ``operationName`` and
   ``extensions`` in the query string, and runs queries only;
 - the response media type is negotiated from ``Accept`` with its q-values:
-  ``application/graphql-response+json`` (also for ``*/*`` or no Accept),
-  ``application/json`` for legacy clients, ``multipart/mixed`` for
-  incremental delivery (``@defer``/``@stream``).
+  ``application/graphql-response+json`` for a client that names it,
+  ``application/json`` for one that names that, sends ``*/*`` or no Accept
+  at all (the specification's advice for clients that may predate the new
+  type: they read ``application/json`` and expect 200s), ``multipart/mixed``
+  for incremental delivery (``@defer``/``@stream``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import orjson
 
 from gateway.errors import ErrorCode, RequestRejected
+from gateway.execution.incremental import DEFAULT_SPEC, Spec
 from gateway.pipeline import GraphQLRequest
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -137,24 +140,26 @@ def parse_accept(accept: str) -> list[MediaRange]:
     return ranges
 
 
-#: What /graphql answers single results in, our preference first on a tie.
+#: What /graphql answers single results in, our preference first on a tie of named types.
 RESPONSE_TYPES = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
 
 
 def negotiate(accept: str) -> str | None:
     """The response media type for an ``Accept`` header; ``None`` if none is acceptable.
 
-    The highest q-value wins; among equal ones the most specific range, then
-    ``application/graphql-response+json``. No ``Accept`` means anything.
+    The highest q-value wins; among equal ones the most specific range. A
+    client naming both types equally gets ``application/graphql-response+json``;
+    one that only matches through a wildcard (``*/*``, ``application/*``) or
+    sends no ``Accept`` gets ``application/json``, which every client reads.
 
     Example:
         >>> negotiate("application/json;q=0.9, application/graphql-response+json")
         'application/graphql-response+json'
-        >>> negotiate("application/json")
+        >>> negotiate("*/*")
         'application/json'
     """
     if not accept.strip():
-        return GRAPHQL_RESPONSE_JSON
+        return APPLICATION_JSON
     ranges = parse_accept(accept)
     best: tuple[float, int, int] | None = None
     chosen: str | None = None
@@ -166,7 +171,9 @@ def negotiate(accept: str) -> str | None:
         decisive = max(matching, key=lambda r: r.specificity)
         if decisive.quality <= 0:
             continue
-        rank = (decisive.quality, decisive.specificity, -preference)
+        # Named outright, the specification's type wins a tie; through a wildcard, JSON does.
+        tie_break = -preference if decisive.specificity == 2 else preference
+        rank = (decisive.quality, decisive.specificity, tie_break)
         if best is None or rank > best:
             best, chosen = rank, media_type
     return chosen
@@ -182,6 +189,25 @@ def accepts_multipart(accept: str) -> bool:
     return any(r.type == MULTIPART_MIXED and r.quality > 0 for r in parse_accept(accept) if accept)
 
 
+def incremental_spec(accept: str) -> Spec | None:
+    """The ``@defer``/``@stream`` payload format the client reads, or ``None`` for none.
+
+    ``multipart/mixed;incrementalSpec=v0.2`` (Apollo Client's
+    ``GraphQL17Alpha9Handler``) gets graphql-core's own format; any other
+    ``multipart/mixed`` (``deferSpec=20220824``: Apollo's default handler,
+    urql, Relay) the format with a path per entry.
+    """
+    if not accept:
+        return None
+    specs = [r for r in parse_accept(accept) if r.type == MULTIPART_MIXED and r.quality > 0]
+    if not specs:
+        return None
+    best = max(specs, key=lambda r: r.quality)
+    if ("incrementalspec", "v0.2") in best.params:
+        return "v0.2"
+    return DEFAULT_SPEC
+
+
 __all__ = [
     "APPLICATION_JSON",
     "GRAPHQL_RESPONSE_JSON",
@@ -189,6 +215,7 @@ __all__ = [
     "MediaRange",
     "accepts_multipart",
     "batch_items",
+    "incremental_spec",
     "negotiate",
     "parse_accept",
     "parse_params",

@@ -1,5 +1,9 @@
 """GraphQL over websockets: graphql-transport-ws, and the legacy graphql-ws protocol.
 
+The subprotocol the client asks for decides: ``graphql-transport-ws`` (the
+graphql-ws library, Apollo's GraphQLWsLink, urql, GraphiQL) or the legacy
+``graphql-ws`` of subscriptions-transport-ws (Apollo's old WebSocketLink).
+
 Strawberry's protocol handlers speak the wire (connection_init, ping/pong,
 subscribe/next/complete; the legacy start/data/stop); every operation runs
 down the same steps as over HTTP (``http.endpoint.operation_steps``: limits,
@@ -13,7 +17,8 @@ an upgrade). The payload may carry the credential the way the common
 clients send it: ``{"Authorization": "Bearer <key>"}``, ``{"X-Api-Key": ...}``,
 ``{"headers": {"Authorization": ...}}`` (Apollo, urql set-ups) or
 ``{"authToken": "<key>"}``. A refused connection is closed with 4403 and a
-reason saying why.
+reason saying why (the legacy protocol first sends a ``connection_error``
+with that reason as its message).
 """
 
 from __future__ import annotations
@@ -208,6 +213,19 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Connection, None]):
 class _LegacyWSHandler(BaseGraphQLWSHandler[Connection, None]):
     view: GatewayWebSocketView
 
+    async def handle_connection_init(self, message: Any) -> None:
+        # Strawberry answers a refusal with close code 1011 ("internal error") and no
+        # reason: say why, in the connection_error the protocol has and in the close.
+        payload = message.get("payload")
+        params = payload if isinstance(payload, dict) else {}
+        reason = self.view.refusal(self.context, params)
+        if reason is not None:
+            error = {"type": "connection_error", "payload": {"message": reason}}
+            await self.send_message(cast(Any, error))
+            await self.websocket.close(code=4403, reason=reason[:120])
+            return
+        await super().handle_connection_init(message)
+
     async def handle_async_results(
         self,
         operation_id: str,
@@ -276,16 +294,18 @@ class GatewayWebSocketView(GraphQL[Connection, None]):
         except AuthError as exc:
             return str(exc)
         if identity is None or not identity.scopes:
+            # A close reason holds at most 123 bytes: this one fits.
             return (
-                "authentication required: send the API key or token in the upgrade's "
-                'Authorization header or in connection_init ({"Authorization": "Bearer ..."})'
+                'authentication required: send {"Authorization": "Bearer <key>"} in '
+                "connection_init or the upgrade's headers"
             )
         connection.identity = identity
         return None
 
     async def on_ws_connect(self, context: Connection) -> UnsetType | dict[str, object] | None:
+        # Both handlers refuse before they get here; this keeps the door shut if one did not.
         reason = self.refusal(context, context.connection_params or {})
-        if reason is not None:  # the legacy protocol, which has no connection_init override
+        if reason is not None:
             raise ConnectionRejectionError({"message": reason})
         return await super().on_ws_connect(context)
 

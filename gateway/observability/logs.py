@@ -1,9 +1,18 @@
-"""Logging set-up: JSON lines in production, readable lines in development."""
+"""Logging set-up: JSON lines in production, readable lines in development.
+
+Logs must not grow without bound under abuse or an outage: a request writes
+one access line (repeated error codes folded, ``FORBIDDEN*42``), and a
+warning or error that repeats (Redis down: one per request; the same bug
+hit again) is written once per ``RepeatFilter.window`` seconds, the next
+one saying how many were held back.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +65,58 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{' '.join(ids)}]" if ids else line
 
 
+class RepeatFilter(logging.Filter):
+    """Lets a repeated warning or error through once per ``window`` seconds.
+
+    Records are alike when they come from the same logger, level and message
+    template (and, with a traceback, the same exception type and place), so
+    different bugs are never folded together. The first record after a
+    quiet window carries ``repeated``: how many were held back, also added
+    to its message.
+
+    Example:
+        >>> handler = logging.StreamHandler()
+        >>> handler.addFilter(RepeatFilter(window=60))
+    """
+
+    def __init__(self, window: float = 60.0) -> None:
+        super().__init__()
+        self.window = window
+        self._seen: dict[tuple[Any, ...], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = _likeness(record)
+        now = time.monotonic()
+        with self._lock:
+            first, held = self._seen.get(key, (None, 0))
+            if first is not None and now - first < self.window:
+                self._seen[key] = (first, held + 1)
+                return False
+            self._seen[key] = (now, 0)
+            if len(self._seen) > 10_000:  # many distinct messages: forget the oldest half
+                for stale in sorted(self._seen, key=lambda k: self._seen[k][0])[:5_000]:
+                    del self._seen[stale]
+        if held:
+            record.repeated = held
+            record.msg = f"{record.msg} ({held} more like this in the last {self.window:g} s)"
+        return True
+
+
+def _likeness(record: logging.LogRecord) -> tuple[Any, ...]:
+    place: tuple[Any, ...] = ()
+    if record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1]
+        frame = error.__traceback__
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        where = (frame.tb_frame.f_code.co_filename, frame.tb_lineno) if frame else ()
+        place = (type(error).__name__, *where)
+    return (record.name, record.levelno, str(record.msg), *place)
+
+
 def log_format(settings: Settings) -> str:
     """``json`` or ``text``: the setting, else JSON in production and text in development."""
     if settings.log_format is not None:
@@ -74,6 +135,7 @@ def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter_for(settings))
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

@@ -14,6 +14,7 @@ own in-memory exporter to the provider).
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Mapping
 
@@ -61,15 +62,30 @@ def build_tracer_provider(settings: Settings) -> TracerProvider | None:
     return provider
 
 
+def exporter_problem(settings: Settings) -> str | None:
+    """Why the configured exporter cannot start (checked before serving), or ``None``."""
+    if not (settings.tracing_enabled and settings.tracing_exporter == "otlp"):
+        return None
+    try:
+        found = importlib.util.find_spec("opentelemetry.exporter.otlp.proto.http")
+    except ModuleNotFoundError:
+        found = None
+    return None if found is not None else _OTLP_MISSING
+
+
+_OTLP_MISSING = (
+    "GATEWAY_TRACING_EXPORTER=otlp needs the otlp extra: pip install 'boltgate[otlp]' "
+    "(or set GATEWAY_TRACING_EXPORTER=console or none)"
+)
+
+
 def _otlp_exporter(settings: Settings) -> SpanExporter:
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
             OTLPSpanExporter,
         )
     except ImportError as exc:
-        raise TracingUnavailable(
-            "GATEWAY_TRACING_EXPORTER=otlp needs the otlp extra: pip install 'boltgate[otlp]'"
-        ) from exc
+        raise TracingUnavailable(_OTLP_MISSING) from exc
     exporter: SpanExporter = OTLPSpanExporter(endpoint=settings.tracing_otlp_endpoint)
     return exporter
 

@@ -56,21 +56,49 @@ class CsrfGuard:
         return await call_next(exchange)
 
 
+#: Request headers the ecosystem's browser clients send, allowed in every CORS preflight.
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "X-Api-Key",
+    "X-Request-ID",
+    "Idempotency-Key",
+    "X-Requested-With",
+    "Apollo-Require-Preflight",
+    "GraphQL-Require-Preflight",
+    # Apollo Client's clientAwareness (and enhancedClientAwareness over headers).
+    "Apollographql-Client-Name",
+    "Apollographql-Client-Version",
+    "Apollographql-Library-Name",
+    "Apollographql-Library-Version",
+    # W3C trace context, as browser OpenTelemetry (and Sentry) propagate it.
+    "Traceparent",
+    "Tracestate",
+    "Baggage",
+    "Sentry-Trace",
+)
+
+#: Response headers a browser script may read (beyond the CORS-safelisted ones).
+CORS_EXPOSED_HEADERS = (
+    "Retry-After",
+    "X-Request-ID",
+    "WWW-Authenticate",
+    "Idempotent-Replayed",
+    "X-Response-Cache",
+    "Age",
+)
+
+
 def cors_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments of Starlette's ``CORSMiddleware`` from the settings' allowlist."""
+    extra = list(settings.cors_allow_headers)
     return {
         "allow_origins": list(settings.cors_origins),
         # Settings refuse a wildcard origin together with credentials.
         "allow_credentials": settings.cors_allow_credentials,
         "allow_methods": ["GET", "POST"],
-        "allow_headers": [
-            "Authorization",
-            "Content-Type",
-            "X-Api-Key",
-            "X-Request-ID",
-            "Idempotency-Key",
-            *(name.title() for name in PREFLIGHT_HEADERS[:3]),
-        ],
-        "expose_headers": ["Retry-After", "X-Request-ID"],
+        # Starlette answers "*" by echoing what the preflight asks for (valid with credentials).
+        "allow_headers": ["*"] if "*" in extra else [*CORS_REQUEST_HEADERS, *extra],
+        "expose_headers": list(CORS_EXPOSED_HEADERS),
         "max_age": 600,
     }

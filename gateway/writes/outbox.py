@@ -41,6 +41,9 @@ from adapters.core.gateway_tables import outbox
 from adapters.crm import CrmAdapter
 from adapters.errors import BackendError
 
+#: Longest pause between rounds while they fail: the core's return is noticed this fast.
+_OUTAGE_MAX_WAIT = 30.0
+
 log = logging.getLogger("gateway.writes.outbox")
 
 PENDING = "pending"
@@ -145,20 +148,36 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def _run(self) -> None:
+        failed_rounds = 0
         while not self._stopping:
             self._wake.clear()
             try:
                 handled = await self.run_once()
             except BackendError as exc:
-                log.warning("outbox round failed: %s", exc)
+                failed_rounds += 1
+                if failed_rounds == 1:
+                    # Once per outage, not once per round: the next line says it is over.
+                    log.warning("outbox rounds failing (%s); backing off until they succeed", exc)
                 handled = 0
             except Exception:
+                failed_rounds += 1
                 log.exception("outbox round failed unexpectedly")
                 handled = 0
+            else:
+                if failed_rounds:
+                    log.warning("outbox rounds succeed again after %d failed", failed_rounds)
+                failed_rounds = 0
             if handled >= self.batch_size:
                 continue  # more may be due right now
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await asyncio.wait_for(self._wake.wait(), self.idle_wait(failed_rounds))
+
+    def idle_wait(self, failed_rounds: int) -> float:
+        """Seconds until the next round: the poll interval, doubling while rounds fail."""
+        if not failed_rounds:
+            return self.poll_interval
+        backoff = self.poll_interval * 2.0 ** min(failed_rounds, 16)
+        return min(backoff, max(self.poll_interval, _OUTAGE_MAX_WAIT))
 
     async def run_once(self) -> int:
         """One round: claim due events, send them, record the outcomes. Returns how many."""

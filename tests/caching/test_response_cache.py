@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from adapters.reads import CORE, mark, tracking
-from gateway.caching.responses import ResponseCache, cache_key
+from gateway.caching.responses import ResponseCache, cache_key, several_workers_warning
 from gateway.security.clients import hash_key
+from gateway.settings import Settings
 from simulators import world
 from simulators.runner import Simulators
 from tests.support.core import SeededCores
@@ -240,19 +241,19 @@ async def test_followers_run_the_query_themselves_when_the_leaders_answer_is_not
         assert "x-response-cache" not in answer.headers
 
 
-async def test_several_workers_without_redis_are_warned_about(
-    sims: Simulators, core_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="gateway")
-    async with cached_gateway(core_url, sims, workers=2):
-        pass
-    async with cached_gateway(core_url, sims, workers=1):
-        pass
-    warnings = [r.getMessage() for r in caplog.records if "GATEWAY_REDIS_URL" in r.getMessage()]
-    assert warnings == [
+def test_several_workers_without_redis_are_warned_about() -> None:
+    # `gateway serve` prints it once, before the workers start (tests/cli/test_commands.py).
+    assert several_workers_warning(Settings(response_cache_enabled=True, workers=2)) == (
         "the response cache is on with 2 workers and no GATEWAY_REDIS_URL: a write drops "
         "the writing worker's entries only; the others' live until their TTL"
-    ]
+    )
+    assert several_workers_warning(Settings(response_cache_enabled=True, workers=1)) is None
+    assert (
+        several_workers_warning(
+            Settings(response_cache_enabled=True, workers=2, redis_url="redis://r:6379/0")
+        )
+        is None
+    )
 
 
 async def test_off_by_default_and_the_core_is_not_cached_unless_asked(

@@ -26,7 +26,9 @@ async def test_demo_key_reads_everything(tmp_path: Path) -> None:
         announced.append(info)
         ready.set()
 
-    demo = asyncio.create_task(run_demo(settings, seeded_orders=seeded, started=started, stop=stop))
+    demo = asyncio.create_task(
+        run_demo(settings, seeded_orders=seeded, started=started, stop=stop, env_folder=tmp_path)
+    )
     try:
         await asyncio.wait_for(ready.wait(), 15)
         info = announced[0]

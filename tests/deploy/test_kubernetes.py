@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 import pytest
 import yaml
-from gateway.security.clients import ClientConfig
 from kubernetes_validate import utils as kv
 
+from gateway.security.clients import ClientConfig
 from gateway.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -50,9 +50,11 @@ def test_batches_are_bounded() -> None:
 @pytest.mark.parametrize(
     ("accept", "expected"),
     [
-        ("", "application/graphql-response+json"),
-        ("*/*", "application/graphql-response+json"),
-        ("application/*", "application/graphql-response+json"),
+        ("", "application/json"),
+        ("*/*", "application/json"),
+        ("application/*", "application/json"),
+        ("application/graphql-response+json, */*", "application/graphql-response+json"),
+        ("application/graphql-response+json;q=0.5, */*", "application/json"),
         ("application/json", "application/json"),
         ("application/graphql-response+json", "application/graphql-response+json"),
         (
