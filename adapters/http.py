@@ -184,6 +184,11 @@ class HttpBackend:
         if client is not None:
             await client.aclose()
 
+    async def probe(self) -> None:
+        """A cheap authenticated call, one attempt outside the breaker (``/readyz``,
+        ``gateway check``); each bolt-on's adapter says which call that is."""
+        raise NotImplementedError(f"{type(self).__name__} has no probe")
+
     @property
     def credential_id(self) -> str:
         """A short hash of the credentials this backend is called with, never the credentials.

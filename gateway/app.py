@@ -21,6 +21,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway.backends import Backends
+from gateway.bolt_ons import BoltOnFacts, Declaration
+from gateway.bolt_ons.graph import add_bolt_on_fields
+from gateway.bolt_ons.loading import field_resolver
 from gateway.caching.responses import InvalidationBroadcast, response_cache_from_settings
 from gateway.context import ContextFactory
 from gateway.execution.compiled import PlanCache
@@ -30,26 +33,40 @@ from gateway.http.endpoint import GraphQLEndpoint, GraphQLServices, http_chain, 
 from gateway.http.graphiql import build_graphiql_page, graphiql_routes
 from gateway.http.health import healthz, readyz
 from gateway.http.idempotency import IdempotencyStore
+from gateway.http.server import HeaderLimits
 from gateway.http.websocket import GatewayWebSocketView, WebSocketOperations
 from gateway.lifecycle import CloseConnectionsWhileDraining
-from gateway.limits.cost import CostModel, ShapeLimits
+from gateway.limits.cost import CostModel
 from gateway.limits.rate import LimiterLifetime, rate_limiter_from_settings
+from gateway.limits.shape import ShapeLimits
 from gateway.observability.request_id import RequestIdMiddleware
 from gateway.observability.wiring import Observability
 from gateway.security.auth import Authenticator
 from gateway.security.csrf import cors_options
-from gateway.security.permissions import guard_fields
+from gateway.security.permissions import guard_fields, scope_guard
 from gateway.security.persisted import PersistedQueries
+from gateway.security.reload import ConfigReload
 from gateway.settings import Settings
 from gateway.writes.services import WriteServices
-from schema import GatewaySchema, build_schema
+from schema import GatewaySchema, build_schema, stored_attribute
 
 log = logging.getLogger("gateway")
 
 
-def create_schema(settings: Settings) -> GatewaySchema:
-    """The strawberry schema, its scope-protected fields guarded."""
+def create_schema(settings: Settings, declarations: tuple[Declaration, ...] = ()) -> GatewaySchema:
+    """The strawberry schema with the declared bolt-ons' fields, scope-protected fields guarded.
+
+    Raises:
+        DeclarationError: a declaration names a type, key or field the schema contradicts.
+    """
     schema = build_schema()
+    add_bolt_on_fields(
+        schema._schema,
+        declarations,
+        key_attribute=lambda type_name, field: stored_attribute(schema, type_name, field),
+        resolver=field_resolver,
+        guard=scope_guard,
+    )
     guard_fields(schema._schema)
     return schema
 
@@ -72,12 +89,13 @@ class _Parts:
 
 
 def _parts(settings: Settings, backends: Backends) -> _Parts:
-    schema = create_schema(settings)
+    schema = create_schema(settings, backends.declarations)
+    bolt_ons = BoltOnFacts(backends.declarations)
     writes = WriteServices(settings, backends)
     if backends.cache is not None:
         # Committed writes drop exactly the cached bolt-on answers they made stale.
         writes.on_change.append(backends.cache.apply_changes)
-    response_cache = response_cache_from_settings(settings)
+    response_cache = response_cache_from_settings(settings, bolt_ons.read_ttls(settings.cache_ttls))
     broadcast = None
     if response_cache is not None:
         # `gateway serve` warns about several workers without Redis once, not once per worker.
@@ -90,21 +108,28 @@ def _parts(settings: Settings, backends: Backends) -> _Parts:
             schema._schema, validation_rules(settings), max_tokens=settings.max_query_tokens
         ),
         make_context=ContextFactory(settings, backends, writes),
-        cost_model=CostModel.from_settings(settings),
+        cost_model=CostModel.from_settings(
+            settings, bolt_ons.field_costs(settings.bolt_on_field_cost)
+        ),
         shape_limits=ShapeLimits(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_query_aliases,
             max_spreads=settings.max_fragment_spreads,
+            max_fields=settings.max_query_cost,
+            max_merges=settings.max_field_merges,
         ),
         max_body_bytes=settings.max_body_bytes,
         max_batch=settings.batch_max_operations,
         plans=PlanCache(maxsize=settings.compiled_plans) if settings.compiled_execution else None,
-        authenticator=Authenticator.from_settings(settings),
+        authenticator=Authenticator.from_settings(settings, extra_scopes=bolt_ons.scopes),
         persisted=PersistedQueries.from_settings(settings),
         response_cache=response_cache,
         limiter=rate_limiter_from_settings(settings) if settings.rate_limit_enabled else None,
         idempotency=IdempotencyStore(
-            backends.core, ttl=settings.idempotency_ttl, wait=settings.idempotency_wait
+            backends.core,
+            ttl=settings.idempotency_ttl,
+            wait=settings.idempotency_wait,
+            lease=settings.idempotency_lease,
         ),
     )
     return _Parts(settings, schema, backends, writes, services, broadcast)
@@ -157,6 +182,15 @@ def _lifespan(
             app.state.backends = parts.backends
             app.state.settings = parts.settings
             app.state.draining = False
+            if services.authenticator is not None:
+                # Clients and JWT settings follow the settings file (SIGHUP, or a change).
+                app.state.configuration = await stack.enter_async_context(
+                    ConfigReload(
+                        parts.settings,
+                        services.authenticator,
+                        interval=parts.settings.config_reload_interval,
+                    )
+                )
             # Gateway tables, live event bus, outbox dispatcher; stopped before the adapters.
             await stack.enter_async_context(parts.writes)
             app.state.writes = parts.writes
@@ -193,6 +227,11 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_options(settings))
+    # Outermost: a head too large is refused before any other work (the served
+    # parser has already bounded how much of it was read).
+    app.add_middleware(
+        HeaderLimits, max_bytes=settings.max_header_bytes, max_headers=settings.max_headers
+    )
     app.state.schema = parts.schema
     app.state.plans = parts.services.plans  # compiled query plans (None: turned off)
     app.state.on_change = parts.writes.on_change  # cache hygiene seam (gateway.writes.changes)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 from adapters.core import CoreAdapter
 from adapters.crm import CrmAdapter
+from adapters.http import HttpBackend
 from adapters.observe import CallObserver
 from adapters.pricing import PricingAdapter
 from adapters.resilience import Bulkhead, CircuitBreaker, Resilience, RetryPolicy, StateCallback
 from adapters.shipping import ShippingAdapter
+from gateway.bolt_ons.adapter import DeclaredAdapter
+from gateway.bolt_ons.declaration import Declaration, load_declarations
+from gateway.bolt_ons.loading import cache_operation, stale_on_change
 from gateway.caching.bolt_on import (
     OPERATIONS,
     BoltOnCache,
@@ -44,6 +48,9 @@ class Backends:
     shipping: ShippingAdapter
     #: Cross-request cache of bolt-on reads; ``None``: every read goes to the bolt-on.
     cache: BoltOnCache | None = None
+    #: The declared bolt-ons (``bolt_ons_dir``) and their adapters, by service name.
+    declarations: tuple[Declaration, ...] = ()
+    declared: dict[str, DeclaredAdapter] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._stack = AsyncExitStack()
@@ -94,28 +101,41 @@ class Backends:
                 max_connections=pool,
                 **http("shipping", settings.shipping_timeout),
             ),
+            declarations=load_declarations(settings.bolt_ons_dir),
         )
+        for declaration in backends.declarations:
+            backends.declared[declaration.name] = DeclaredAdapter(
+                declaration,
+                max_connections=pool,
+                **http(declaration.name, declaration.timeout),
+            )
         if settings.cache_enabled:
             backends.cache = bolt_on_cache(settings, backends)
         return backends
 
     @property
+    def bolt_ons(self) -> tuple[HttpBackend, ...]:
+        """The adapter of every bolt-on: the built-in ones, then the declared ones."""
+        return (self.pricing, self.crm, self.shipping, *self.declared.values())
+
+    @property
     def breakers(self) -> dict[str, CircuitBreaker]:
         """The circuit breaker of each bolt-on that has one, by service name."""
         found: dict[str, CircuitBreaker] = {}
-        for adapter in (self.pricing, self.crm, self.shipping):
+        for adapter in self.bolt_ons:
             if adapter.resilience.breaker is not None:
                 found[adapter.service] = adapter.resilience.breaker
         return found
 
     def add_observer(self, observer: CallObserver) -> None:
         """Tell ``observer`` of every bolt-on call (the core is watched through its engine)."""
-        for adapter in (self.pricing, self.crm, self.shipping):
+        for adapter in self.bolt_ons:
             if observer not in adapter.observers:
                 adapter.observers.append(observer)
 
     async def __aenter__(self) -> Self:
-        for adapter in (self.core, self.pricing, self.crm, self.shipping):
+        await self._stack.enter_async_context(self.core)
+        for adapter in self.bolt_ons:
             await self._stack.enter_async_context(adapter)
         if self.cache is not None:
             self._stack.push_async_callback(self.cache.aclose)
@@ -162,9 +182,27 @@ def resilience(
     )
 
 
-def cache_policies(settings: Settings) -> dict[str, CachePolicy]:
-    """The cache policy of each cacheable operation: TTL by ``service.operation``, else service."""
+def cache_policies(
+    settings: Settings, declarations: tuple[Declaration, ...] = ()
+) -> dict[str, CachePolicy]:
+    """The cache policy of each cacheable operation: TTL by ``service.operation``, else service.
+
+    A declared bolt-on's fields take its ``cache_ttl`` and ``stale_on_error``
+    (``cache_ttls`` may still name its service or operation).
+    """
     policies: dict[str, CachePolicy] = {}
+    for declaration in declarations:
+        for declared in declaration.fields:
+            ttl = settings.cache_ttls.get(
+                declared.label, settings.cache_ttls.get(declaration.name, declaration.cache_ttl)
+            )
+            policies[cache_operation(declared).label] = CachePolicy(
+                ttl=ttl,
+                stale_ttl=settings.cache_stale_ttl,
+                stale_on_error=declaration.stale_on_error
+                or declaration.name in settings.cache_stale_on_error,
+                stale_while_revalidate=declaration.name in settings.cache_stale_while_revalidate,
+            )
     for op in OPERATIONS:
         policies[op.label] = CachePolicy(
             ttl=fresh_ttl(settings.cache_ttls, op.label),
@@ -182,10 +220,8 @@ def bolt_on_cache(settings: Settings, backends: Backends) -> BoltOnCache:
     )
     return BoltOnCache(
         storage,
-        cache_policies(settings),
-        credentials={
-            adapter.service: adapter.credential_id
-            for adapter in (backends.pricing, backends.crm, backends.shipping)
-        },
+        cache_policies(settings, backends.declarations),
+        credentials={adapter.service: adapter.credential_id for adapter in backends.bolt_ons},
         namespace=settings.cache_namespace,
+        stale_on_change=stale_on_change(backends.declarations),
     )

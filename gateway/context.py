@@ -14,6 +14,7 @@ from gateway.security.clients import Identity
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
+    from gateway.writes.replay import WriteLog
     from gateway.writes.services import WriteServices
 
 ANONYMOUS = Identity("anonymous", frozenset(), "anonymous")
@@ -32,6 +33,8 @@ class Context:
             listed under ``stale``).
         writes: the write side (writer, live events, change hooks); ``None``
             where nothing writes.
+        idempotency: the committed writes of a request with an
+            ``Idempotency-Key`` (``gateway.writes.replay``); ``None`` without one.
     """
 
     settings: Settings
@@ -40,6 +43,7 @@ class Context:
     identity: Identity = ANONYMOUS
     extensions: dict[str, object] = field(default_factory=dict)
     writes: WriteServices | None = None
+    idempotency: WriteLog | None = None
 
     @property
     def client_id(self) -> str:

@@ -17,12 +17,18 @@ it notices: connection refused, a 503 at the load balancer.
 
 SIGINT (Ctrl+C in a terminal) skips the delay: a person wants the process
 gone. Any signal that arrives during the delay ends it early.
+
+SIGHUP reloads the clients and JWT settings (``gateway.security.reload``):
+each worker handles it in its own event loop. With several workers,
+uvicorn's supervisor would restart them all instead, so ``gateway serve``
+supervises them with ``ReloadingMultiprocess``, which passes the signal on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +39,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.supervisors import Multiprocess
 
 log = logging.getLogger("gateway.lifecycle")
 
@@ -174,3 +181,13 @@ def sigterm_is_a_clean_exit() -> Iterator[None]:
 
 def _ignore(sig: int, frame: FrameType | None) -> None:
     """Already handled by the server; nothing left to do."""
+
+
+class ReloadingMultiprocess(Multiprocess):
+    """uvicorn's worker supervisor, but SIGHUP reaches the workers instead of replacing them."""
+
+    def handle_hup(self) -> None:
+        log.info("SIGHUP: passed on to %d workers (they reload their clients)", len(self.processes))
+        for process in self.processes:
+            if process.pid is not None and process.exitcode is None:
+                os.kill(process.pid, signal.SIGHUP)

@@ -14,7 +14,7 @@ which also shares concurrent identical misses across requests.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,8 @@ from adapters.records import (
     WarehouseRecord,
 )
 from gateway.backends import Backends
+from gateway.bolt_ons.declaration import FieldDeclaration
+from gateway.bolt_ons.loading import load_batch, variant_of
 from gateway.caching.bolt_on import INSIGHTS, PRICES, SHIPMENTS
 from gateway.observability.metrics import MeasuredDataLoader
 
@@ -87,6 +89,24 @@ class Loaders:
     activities: DataLoader[tuple[str, int], list[ActivityRecord] | None]
     shipment: DataLoader[str, ShipmentRecord | None]
     tracking_events: DataLoader[str, list[TrackingEventRecord] | None]
+
+    def bolt_on(self, field: FieldDeclaration, args: Mapping[str, Any]) -> DataLoader[str, Any]:
+        """The loader of a declared bolt-on field with these argument values (one per request)."""
+        variant = variant_of(args)
+        loaders: dict[tuple[str, str], DataLoader[str, Any]] = self.__dict__.setdefault(
+            "_declared", {}
+        )
+        loader = loaders.get((field.coordinate, variant))
+        if loader is None:
+
+            async def batch(keys: Sequence[str]) -> Sequence[Any]:
+                adapter = self._backends.declared[field.service]
+                cache = self._backends.cache
+                return await load_batch(adapter, cache, field, args, keys, self._stale)
+
+            loader = MeasuredDataLoader(load_fn=batch, name=field.label)
+            loaders[(field.coordinate, variant)] = loader
+        return loader
 
     def __getattr__(self, name: str) -> DataLoader[Any, Any]:
         # Only called for a loader not built yet: later reads are plain attribute hits

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     shipping_token: SecretStr | None = Field(default=None, description="Shipping bearer token.")
     shipping_timeout: float = Field(default=2.0, gt=0, description="Shipping call budget, seconds.")
 
+    bolt_ons_dir: Path | None = Field(
+        default=Path("bolt-ons"),
+        description=(
+            "Folder of declared bolt-ons (*.toml beside their OpenAPI contracts), read at "
+            "start-up; a missing folder declares none (docs/bolt-ons.md)."
+        ),
+    )
+
     http_max_connections: int = Field(
         default=64, ge=1, description="Keep-alive pool size per bolt-on client."
     )
@@ -125,6 +133,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body, bytes."
     )
+    max_header_bytes: int = Field(
+        default=32_768,
+        ge=1024,
+        description="Largest request head (request line and headers together), bytes; a "
+        "larger one is answered 431 and the connection closed, before it is read whole.",
+    )
+    max_headers: int = Field(
+        default=100, ge=10, description="Most header lines a request may carry (more: 431)."
+    )
     max_page_size: int = Field(default=100, ge=1, description="Largest `first` a list accepts.")
     default_page_size: int = Field(default=20, ge=1, description="`first` when a client omits it.")
 
@@ -138,6 +155,11 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="`gateway serve` bind address.")
     port: int = Field(default=8000, ge=0, le=65535, description="`gateway serve` port.")
     workers: int = Field(default=1, ge=1, description="`gateway serve` worker processes.")
+    http_implementation: Literal["auto", "httptools", "h11"] = Field(
+        default="auto",
+        description="`gateway serve`'s HTTP/1.1 parser: `auto` is httptools when installed, "
+        "else h11. Either is held to `max_header_bytes`.",
+    )
 
     # --- observability (metrics, tracing, logs, lifecycle) ---
     log_format: Literal["json", "text"] | None = Field(
@@ -215,6 +237,12 @@ class Settings(BaseSettings):
     jwt_audience: str | None = Field(default=None, description="Required JWT `aud`.")
     jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`.")
     jwt_leeway_seconds: float = Field(default=30.0, ge=0, description="Clock skew for exp/nbf.")
+    config_reload_interval: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds between two looks at the settings file: when it changed, its "
+        "clients and JWT settings are reloaded without a restart (as on SIGHUP); 0: SIGHUP only.",
+    )
     max_query_depth: int = Field(default=12, ge=1, description="Deepest selection accepted.")
     max_query_aliases: int = Field(default=30, ge=0, description="Most aliases in a document.")
     max_query_tokens: int = Field(default=2000, ge=10, description="Most tokens in a document.")
@@ -223,6 +251,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Most fragment spreads an operation may expand to (a spread counts once "
         "for every place its fragment lands).",
+    )
+    max_field_merges: int = Field(
+        default=2_000,
+        ge=0,
+        description="Most pairs of same-named fields (a field repeated, or selected again by "
+        "fragments) a document may ask validation to check can be merged.",
     )
     max_query_cost: int = Field(default=50_000, ge=1, description="Highest computed cost run.")
     list_cost_estimate: int = Field(
@@ -358,6 +392,13 @@ class Settings(BaseSettings):
     )
     idempotency_wait: float = Field(
         default=5.0, ge=0, description="Seconds a duplicate waits for its first request to end."
+    )
+    idempotency_lease: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a running request holds its Idempotency-Key without renewing it "
+        "(it renews every third of that): a retry takes over the key of a request whose "
+        "process died this long after its last renewal.",
     )
     outbox_dispatcher: bool = Field(
         default=True, description="Deliver outbox events to the CRM from this process."
@@ -609,14 +650,18 @@ def explain(
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
     """A warning for each ``GATEWAY_*`` variable that is no setting (a typo is silently ignored).
 
-    ``GATEWAY_TEST_*`` variables belong to the test suite and are left alone.
+    ``GATEWAY_TEST_*`` variables belong to the test suite, and
+    ``GATEWAY_BOLT_ON_<NAME>_URL``/``_TIMEOUT``/``_CACHE_TTL`` to the declared
+    bolt-ons (``gateway.bolt_ons.declaration``); they are left alone.
     """
     environ = os.environ if environ is None else environ
     known = {env_name(field) for field in Settings.model_fields}
     warnings: list[str] = []
     for key in sorted(environ):
         name = key.upper()
-        if not name.startswith("GATEWAY_") or name in known or name.startswith("GATEWAY_TEST_"):
+        if not name.startswith("GATEWAY_") or name in known:
+            continue
+        if name.startswith(("GATEWAY_TEST_", "GATEWAY_BOLT_ON_")):
             continue
         guess = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {guess[0]}?)" if guess else ""

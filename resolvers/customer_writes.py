@@ -26,6 +26,7 @@ from adapters.errors import BackendError
 from adapters.records import CustomerRecord
 from gateway.context import Context
 from gateway.writes.services import WriteServices
+from resolvers.arguments import MAX_KEY_LENGTH, problem
 
 T = TypeVar("T")
 
@@ -54,7 +55,13 @@ def services(context: Context) -> WriteServices:
 
 
 def actor(context: Context, mutation: str) -> Actor:
-    return Actor(client_id=context.client_id, mutation=mutation, request_id=context.request_id)
+    log = context.idempotency
+    return Actor(
+        client_id=context.client_id,
+        mutation=mutation,
+        request_id=context.request_id,
+        fence=log.fence() if log is not None else None,
+    )
 
 
 def unavailable(exc: BackendError, what: str = "nothing was written") -> WriteRejected:
@@ -69,6 +76,13 @@ async def commit(context: Context, result: WriteResult[T]) -> Outcome[T]:
     return Outcome(result.record)
 
 
+def check_key(value: str, errors: list[WriteRejected], path: str) -> None:
+    """A business key the core can be asked about (no NUL, not over-long)."""
+    found = problem(value, max_length=MAX_KEY_LENGTH)
+    if found is not None:
+        errors.append(WriteRejected(WriteErrorCode.VALIDATION, found, path))
+
+
 def check_name(name: Any, errors: list[WriteRejected], path: str = "input.name") -> None:
     if not isinstance(name, str) or not name.strip():
         errors.append(WriteRejected(WriteErrorCode.VALIDATION, "must not be empty", path))
@@ -76,12 +90,19 @@ def check_name(name: Any, errors: list[WriteRejected], path: str = "input.name")
         errors.append(
             WriteRejected(WriteErrorCode.VALIDATION, f"at most {MAX_NAME} characters", path)
         )
+    elif (found := problem(name, max_length=MAX_NAME)) is not None:
+        errors.append(WriteRejected(WriteErrorCode.VALIDATION, found, path))
 
 
 def check_email(email: Any, errors: list[WriteRejected], path: str = "input.email") -> None:
     if email is None:
         return
-    if not isinstance(email, str) or len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email):
+    if (
+        not isinstance(email, str)
+        or len(email) > MAX_EMAIL
+        or not _EMAIL.fullmatch(email)
+        or problem(email, max_length=MAX_EMAIL) is not None
+    ):
         errors.append(
             WriteRejected(WriteErrorCode.VALIDATION, "must be an email address (name@domain)", path)
         )
@@ -124,6 +145,8 @@ async def create_customer(
             segment=segment,
             credit_limit=credit_limit,
         )
+    except WriteRejected as exc:  # its Idempotency-Key was taken over meanwhile
+        return Outcome(errors=[exc])
     except BackendError as exc:
         return Outcome(errors=[unavailable(exc)])
     return await commit(context, result)
@@ -142,6 +165,7 @@ async def update_customer(
     """Change the given fields (left-out ones keep their value; ``email: null`` clears it)."""
     errors: list[WriteRejected] = []
     values: dict[str, Any] = {}
+    check_key(account_number, errors, "input.accountNumber")
     if expected_version < 1:
         errors.append(
             WriteRejected(WriteErrorCode.VALIDATION, "must be at least 1", "input.expectedVersion")
@@ -191,6 +215,7 @@ __all__ = [
     "UNSET",
     "Outcome",
     "actor",
+    "check_key",
     "commit",
     "create_customer",
     "services",

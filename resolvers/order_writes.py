@@ -35,7 +35,7 @@ from adapters.core.writes import (
 from adapters.errors import BackendError, BackendRejected, BackendUnavailable
 from adapters.records import OrderRecord, ProductRecord, QuoteRecord, ShipmentRecord
 from gateway.context import Context
-from resolvers.customer_writes import Outcome, actor, commit, services, unavailable
+from resolvers.customer_writes import Outcome, actor, check_key, commit, services, unavailable
 
 MAX_LINES = 200
 MAX_QUANTITY = 1_000_000
@@ -53,6 +53,10 @@ async def create_order(
 ) -> Outcome[OrderRecord]:
     errors: list[WriteRejected] = []
     core = context.backends.core
+    check_key(account_number, errors, "input.accountNumber")
+    for index, (sku, _) in enumerate(lines):
+        check_key(sku, errors, f"input.lines[{index}].sku")
+    unaskable = bool(errors)  # keys the core must not be asked about
     if not _CURRENCY.fullmatch(currency):
         errors.append(
             WriteRejected(
@@ -78,6 +82,8 @@ async def create_order(
                     f"input.lines[{index}].quantity",
                 )
             )
+    if unaskable:
+        return Outcome(errors=errors)
     try:
         [customer] = await core.customers_by_account([account_number])
         found = await core.products_by_sku([sku for sku, _ in lines]) if lines else []
@@ -121,6 +127,8 @@ async def create_order(
         result = await services(context).writer.create_order(
             actor(context, "createOrder"), customer_id=customer.id, currency=currency, lines=draft
         )
+    except WriteRejected as exc:  # its Idempotency-Key was taken over meanwhile
+        return Outcome(errors=[exc])
     except BackendError as exc:
         return Outcome(errors=[unavailable(exc)])
     return await commit(context, result)
@@ -139,6 +147,11 @@ async def place_order(
     context: Context, *, order_number: str, warehouse_code: str
 ) -> Outcome[OrderRecord]:
     core = context.backends.core
+    invalid: list[WriteRejected] = []
+    check_key(order_number, invalid, "input.orderNumber")
+    check_key(warehouse_code, invalid, "input.warehouseCode")
+    if invalid:
+        return Outcome(errors=invalid)
     try:
         [order] = await core.orders_by_number([order_number])
         [warehouse] = await core.warehouses_by_code([warehouse_code])
@@ -232,6 +245,10 @@ def _quoted_prices(quote: QuoteRecord, basket: Sequence[tuple[str, int]]) -> lis
 
 
 async def cancel_order(context: Context, *, order_number: str) -> Outcome[OrderRecord]:
+    invalid: list[WriteRejected] = []
+    check_key(order_number, invalid, "input.orderNumber")
+    if invalid:
+        return Outcome(errors=invalid)
     try:
         result = await services(context).writer.cancel_order(
             actor(context, "cancelOrder"), order_number=order_number
@@ -245,6 +262,10 @@ async def cancel_order(context: Context, *, order_number: str) -> Outcome[OrderR
 
 async def ship_order(context: Context, *, order_number: str) -> Outcome[OrderRecord]:
     core = context.backends.core
+    invalid: list[WriteRejected] = []
+    check_key(order_number, invalid, "input.orderNumber")
+    if invalid:
+        return Outcome(errors=invalid)
     try:
         [order] = await core.orders_by_number([order_number])
     except BackendError as exc:

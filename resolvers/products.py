@@ -11,7 +11,7 @@ from gateway.errors import UserInputError
 
 #: The currency the core keeps unit costs in.
 BASE_CURRENCY = "USD"
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 async def inventory(context: Context, product_pk: int) -> list[InventoryRecord]:
@@ -22,7 +22,7 @@ async def price(
     context: Context, sku: str, currency: str
 ) -> tuple[PriceRecord | None, PriceRecord | None]:
     """The price in ``currency`` and in the base currency (for the margin)."""
-    if not _CURRENCY.match(currency):
+    if not _CURRENCY.fullmatch(currency):
         raise UserInputError("currency", "must be a three-letter ISO code such as USD")
     loader = context.loaders.price
     if currency == BASE_CURRENCY:

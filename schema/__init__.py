@@ -39,4 +39,15 @@ def build_schema(
     )
 
 
-__all__ = ["GatewaySchema", "build_schema"]
+def stored_attribute(schema: GatewaySchema, type_name: str, field_name: str) -> str | None:
+    """The Python attribute holding ``type_name.field_name`` on the type's objects, or
+    ``None`` when that field is computed by a resolver (or does not exist)."""
+    definition = schema.get_type_by_name(type_name)
+    fields = getattr(definition, "fields", None) or ()
+    for candidate in fields:
+        if schema.config.name_converter.get_graphql_name(candidate) == field_name:
+            return None if candidate.base_resolver is not None else str(candidate.python_name)
+    return None
+
+
+__all__ = ["GatewaySchema", "build_schema", "stored_attribute"]

@@ -17,6 +17,7 @@ from adapters.records import CustomerRecord, OrderRecord
 from gateway.context import GatewayInfo
 from resolvers import customer_writes, order_writes
 from resolvers.customer_writes import Outcome
+from resolvers.once import once
 from schema.customer import Customer, CustomerSegment
 from schema.order import Order
 
@@ -159,12 +160,16 @@ class Mutation:
     async def create_customer(
         self, info: GatewayInfo, input: CreateCustomerInput
     ) -> CreateCustomerPayload:
-        outcome = await customer_writes.create_customer(
+        outcome = await once(
             info.context,
-            name=input.name,
-            email=input.email,
-            segment=input.segment.value,
-            credit_limit=input.credit_limit,
+            str(info.path.key),
+            lambda: customer_writes.create_customer(
+                info.context,
+                name=input.name,
+                email=input.email,
+                segment=input.segment.value,
+                credit_limit=input.credit_limit,
+            ),
         )
         return CreateCustomerPayload.from_outcome(outcome)
 
@@ -173,24 +178,32 @@ class Mutation:
         self, info: GatewayInfo, input: UpdateCustomerInput
     ) -> UpdateCustomerPayload:
         segment = input.segment
-        outcome = await customer_writes.update_customer(
+        outcome = await once(
             info.context,
-            account_number=input.account_number,
-            expected_version=input.expected_version,
-            name=input.name,
-            email=input.email,
-            segment=segment.value if isinstance(segment, CustomerSegment) else segment,
-            credit_limit=input.credit_limit,
+            str(info.path.key),
+            lambda: customer_writes.update_customer(
+                info.context,
+                account_number=input.account_number,
+                expected_version=input.expected_version,
+                name=input.name,
+                email=input.email,
+                segment=segment.value if isinstance(segment, CustomerSegment) else segment,
+                credit_limit=input.credit_limit,
+            ),
         )
         return UpdateCustomerPayload.from_outcome(outcome)
 
     @strawberry.mutation(description="Create a DRAFT order (the gateway assigns orderNumber).")
     async def create_order(self, info: GatewayInfo, input: CreateOrderInput) -> CreateOrderPayload:
-        outcome = await order_writes.create_order(
+        outcome = await once(
             info.context,
-            account_number=input.account_number,
-            currency=input.currency,
-            lines=[(line.sku, line.quantity) for line in input.lines],
+            str(info.path.key),
+            lambda: order_writes.create_order(
+                info.context,
+                account_number=input.account_number,
+                currency=input.currency,
+                lines=[(line.sku, line.quantity) for line in input.lines],
+            ),
         )
         return CreateOrderPayload.from_outcome(outcome)
 
@@ -198,21 +211,33 @@ class Mutation:
         description="Price (Pricing quote), credit-check and reserve stock, all or nothing."
     )
     async def place_order(self, info: GatewayInfo, input: PlaceOrderInput) -> PlaceOrderPayload:
-        outcome = await order_writes.place_order(
-            info.context, order_number=input.order_number, warehouse_code=input.warehouse_code
+        outcome = await once(
+            info.context,
+            str(info.path.key),
+            lambda: order_writes.place_order(
+                info.context, order_number=input.order_number, warehouse_code=input.warehouse_code
+            ),
         )
         return PlaceOrderPayload.from_outcome(outcome)
 
     @strawberry.mutation(description="Cancel a DRAFT or PLACED order, releasing its stock.")
     async def cancel_order(self, info: GatewayInfo, input: OrderNumberInput) -> CancelOrderPayload:
-        outcome = await order_writes.cancel_order(info.context, order_number=input.order_number)
+        outcome = await once(
+            info.context,
+            str(info.path.key),
+            lambda: order_writes.cancel_order(info.context, order_number=input.order_number),
+        )
         return CancelOrderPayload.from_outcome(outcome)
 
     @strawberry.mutation(
         description="Create the shipment (idempotent), then move the stock out: SHIPPED."
     )
     async def ship_order(self, info: GatewayInfo, input: OrderNumberInput) -> ShipOrderPayload:
-        outcome = await order_writes.ship_order(info.context, order_number=input.order_number)
+        outcome = await once(
+            info.context,
+            str(info.path.key),
+            lambda: order_writes.ship_order(info.context, order_number=input.order_number),
+        )
         return ShipOrderPayload.from_outcome(outcome)
 
 

@@ -8,6 +8,7 @@ from adapters.records import CustomerRecord, OrderRecord, ProductRecord, Warehou
 from gateway.context import GatewayInfo
 from gateway.errors import UserInputError
 from resolvers import customers, nodes, orders, products
+from resolvers.arguments import key, optional_text
 from schema.customer import Customer, CustomerFilter
 from schema.node import Node
 from schema.order import Order, OrderFilter
@@ -39,7 +40,7 @@ class Query:
 
     @strawberry.field
     async def customer(self, info: GatewayInfo, account_number: str) -> Customer | None:
-        record = await customers.by_account(info.context, account_number)
+        record = await customers.by_account(info.context, key(account_number, "accountNumber"))
         return None if record is None else Customer.from_record(record)
 
     @strawberry.field
@@ -51,7 +52,9 @@ class Query:
         filter: CustomerFilter | None = None,
     ) -> Connection[Customer]:
         segment = filter.segment.value if filter and filter.segment else None
-        name_contains = filter.name_contains if filter else None
+        name_contains = optional_text(
+            filter.name_contains if filter else None, "filter.nameContains"
+        )
         after_pk = from_cursor(after)
         result = await customers.page(
             info.context,
@@ -72,7 +75,7 @@ class Query:
 
     @strawberry.field
     async def product(self, info: GatewayInfo, sku: str) -> Product | None:
-        record = await products.by_sku(info.context, sku)
+        record = await products.by_sku(info.context, key(sku, "sku"))
         return None if record is None else Product.from_record(record)
 
     @strawberry.field
@@ -83,7 +86,7 @@ class Query:
         after: str | None = None,
         filter: ProductFilter | None = None,
     ) -> Connection[Product]:
-        category = filter.category if filter else None
+        category = optional_text(filter.category if filter else None, "filter.category")
         active = filter.active if filter else None
         after_pk = from_cursor(after)
         result = await products.page(
@@ -99,7 +102,7 @@ class Query:
 
     @strawberry.field
     async def order(self, info: GatewayInfo, order_number: str) -> Order | None:
-        record = await orders.by_number(info.context, order_number)
+        record = await orders.by_number(info.context, key(order_number, "orderNumber"))
         return None if record is None else Order.from_record(record)
 
     @strawberry.field
@@ -113,7 +116,8 @@ class Query:
         status = filter.status.value if filter and filter.status else None
         customer_pk: int | None = None
         if filter and filter.account_number is not None:
-            customer = await customers.by_account(info.context, filter.account_number)
+            account_number = key(filter.account_number, "filter.accountNumber")
+            customer = await customers.by_account(info.context, account_number)
             if customer is None:
                 raise UserInputError("filter.accountNumber", "no customer has this account number")
             customer_pk = customer.id

@@ -15,6 +15,7 @@ from typing import Generic, Protocol, TypeVar
 import strawberry
 
 from gateway.errors import UserInputError
+from resolvers.arguments import primary_key
 
 NodeT = TypeVar("NodeT")
 
@@ -38,13 +39,17 @@ def from_global_id(global_id: str) -> tuple[str, int]:
     """Split a global id into its type name and primary key.
 
     Raises:
-        UserInputError: the id was not made by this gateway.
+        UserInputError: the id was not made by this gateway (which includes a
+            key no id column can hold: it must not reach the database).
     """
     try:
-        type_name, _, pk = _b64decode(global_id).partition(":")
-        return type_name, int(pk)
+        type_name, _, digits = _b64decode(global_id).partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise UserInputError("id", "is not a valid global id") from exc
+    pk = primary_key(digits)
+    if pk is None:
+        raise UserInputError("id", "is not a valid global id")
+    return type_name, pk
 
 
 def to_cursor(pk: int) -> str:
@@ -52,15 +57,21 @@ def to_cursor(pk: int) -> str:
 
 
 def from_cursor(cursor: str | None, field: str = "after") -> int | None:
+    """The primary key a cursor points after; ``None`` for no cursor.
+
+    Raises:
+        UserInputError: the cursor was not made by this gateway.
+    """
     if cursor is None:
         return None
     try:
         text = _b64decode(cursor)
-        if not text.startswith(_CURSOR_PREFIX):
-            raise ValueError(text)
-        return int(text[len(_CURSOR_PREFIX) :])
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise UserInputError(field, "is not a valid cursor") from exc
+    pk = primary_key(text[len(_CURSOR_PREFIX) :]) if text.startswith(_CURSOR_PREFIX) else None
+    if pk is None:
+        raise UserInputError(field, "is not a valid cursor")
+    return pk
 
 
 def page_size(first: int | None, *, default: int, maximum: int) -> int:

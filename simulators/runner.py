@@ -21,16 +21,19 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
+from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from gateway.bolt_ons.declaration import Declaration
 from simulators.common import SimulatorState
 from simulators.crm import CrmState, create_crm_app
+from simulators.declared import create_declared_app
 from simulators.pricing import create_pricing_app
 from simulators.shipping import ShippingState, create_shipping_app
 
@@ -303,14 +306,27 @@ def _signals_handled(callback: Callable[[], None], *, enabled: bool) -> Iterator
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
+def declared_port(declaration: Declaration) -> int:
+    """The port of a declaration's ``base_url`` (0 when it names none: any free port)."""
+    parts = urlsplit(declaration.base_url)
+    return parts.port or 0
+
+
 class Simulators:
-    """The three bolt-on simulators, each on its own loopback socket.
+    """The three bolt-on simulators, and one per declared bolt-on, each on its own socket.
 
     Construction binds the sockets (port 0 picks a free one), so the URLs
     are known before serving. Serve them in background threads
     (``start_in_thread``, for tests and benchmarks) or in the running loop
     (``serve``, or ``bindings()`` handed to ``serve_together`` along with
     the gateway, for ``gateway demo``).
+
+    Declared bolt-ons (``declarations``) get a simulator generated from their
+    contract (``simulators.declared``) in ``declared[name]``. Each checks the
+    secret ``declared_secrets[name]`` (default: the declaration's
+    ``secret_env`` variable; ``None`` accepts any call) and listens on
+    ``declared_ports[name]`` (default 0: a free port; ``declared_port``
+    gives the port of a declaration's ``base_url``).
 
     Example:
         >>> with Simulators.start_in_thread(
@@ -331,10 +347,16 @@ class Simulators:
         crm_port: int = 0,
         shipping_port: int = 0,
         seed: int = 0,
+        declarations: Sequence[Declaration] = (),
+        declared_secrets: Mapping[str, str | None] | None = None,
+        declared_ports: Mapping[str, int] | None = None,
     ) -> None:
+        declared_ports = declared_ports or {}
+        ports = [pricing_port, crm_port, shipping_port]
+        ports += [declared_ports.get(d.name, 0) for d in declarations]
         sockets: list[socket.socket] = []
         try:
-            for port in (pricing_port, crm_port, shipping_port):
+            for port in ports:
                 sockets.append(bind_socket(host, port))
         except OSError:
             for sock in sockets:
@@ -354,10 +376,23 @@ class Simulators:
             sockets[2],
             shipping_state,
         )
+        #: One simulator per declared bolt-on, by its name, generated from its contract.
+        self.declared: dict[str, ServedApp[SimulatorState]] = {}
+        for declaration, sock in zip(declarations, sockets[3:], strict=True):
+            state = SimulatorState(declaration.name, seed=seed)
+            secret = (
+                declaration.secret
+                if declared_secrets is None or declaration.name not in declared_secrets
+                else declared_secrets[declaration.name]
+            )
+            self.declared[declaration.name] = ServedApp(
+                create_declared_app(declaration, secret=secret, state=state), sock, state
+            )
 
     @property
     def all(self) -> tuple[ServedApp[Any], ...]:
-        return (self.pricing, self.crm, self.shipping)
+        """Every simulator: the three built-in ones, then the declared ones."""
+        return (self.pricing, self.crm, self.shipping, *self.declared.values())
 
     def bindings(self) -> list[tuple[ASGIApp, socket.socket]]:
         """Each app with its socket, for ``serve_together``."""
@@ -380,7 +415,7 @@ class Simulators:
         started: asyncio.Event | None = None,
         handle_signals: bool = True,
     ) -> None:
-        """Serve all three in the running loop until ``stop`` is set (or a signal)."""
+        """Serve all of them in the running loop until ``stop`` is set (or a signal)."""
         await serve_together(
             self.bindings(), stop=stop, started=started, handle_signals=handle_signals, ws="none"
         )
@@ -399,8 +434,11 @@ class Simulators:
         crm_port: int = 0,
         shipping_port: int = 0,
         seed: int = 0,
+        declarations: Sequence[Declaration] = (),
+        declared_secrets: Mapping[str, str | None] | None = None,
+        declared_ports: Mapping[str, int] | None = None,
     ) -> Iterator[Simulators]:
-        """Serve all three in background threads for the ``with`` block."""
+        """Serve all of them in background threads for the ``with`` block."""
         sims = cls(
             pricing_token=pricing_token,
             crm_api_key=crm_api_key,
@@ -411,6 +449,9 @@ class Simulators:
             crm_port=crm_port,
             shipping_port=shipping_port,
             seed=seed,
+            declarations=declarations,
+            declared_secrets=declared_secrets,
+            declared_ports=declared_ports,
         )
         servers = [BackgroundServer(s.app, sock=s.sock, ws="none") for s in sims.all]
         try:
@@ -420,7 +461,7 @@ class Simulators:
                 server.wait_started()
             yield sims
         finally:
-            # Ask all first, then wait: the three shut down in parallel.
+            # Ask all first, then wait: they shut down in parallel.
             for server in servers:
                 server.request_stop()
             for server in servers:
@@ -434,6 +475,7 @@ __all__ = [
     "ServedApp",
     "Simulators",
     "bind_socket",
+    "declared_port",
     "release_hangs",
     "serve_together",
     "server_config",

@@ -151,8 +151,9 @@ def serve(sqlite_core: str, sims: Simulators) -> Serve:
     """``with serve(**settings) as client:`` a gateway on loopback and a client with a key."""
 
     @contextmanager
-    def served(**overrides: Any) -> Iterator[httpx.Client]:
-        app = create_app(settings_for(sqlite_core, sims, **overrides))
+    def served(core: str | None = None, **overrides: Any) -> Iterator[httpx.Client]:
+        # ``core``: a core of the test's own, for a test that writes (the shared one is read-only).
+        app = create_app(settings_for(core or sqlite_core, sims, **overrides))
         with (
             BackgroundServer(app) as server,
             httpx.Client(base_url=server.url, headers=AUTH_HEADERS, timeout=30) as client,

@@ -8,10 +8,12 @@ gateway keeps its own state beside them, in tables prefixed ``gateway_``:
 - ``gateway_audit_log``: who changed which entity, from which version to
   which, in the same transaction as the change.
 - ``gateway_idempotency_keys``: the first response to a client's
-  ``Idempotency-Key``, replayed for repeats until it expires.
+  ``Idempotency-Key``, replayed for repeats until it expires; while the
+  request runs, the lease of its owner and the writes it committed.
 
-``ensure_gateway_tables()`` creates whatever is missing (idempotent: safe on
-every start-up, from several processes at once).
+``ensure_gateway_tables()`` creates whatever is missing, tables and the
+columns later versions added (idempotent: safe on every start-up, from
+several processes at once).
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    inspect,
+    update,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
 from adapters.core.adapter import CoreAdapter
@@ -94,6 +99,12 @@ idempotency_keys = Table(
     Column("body", LargeBinary, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
+    # The attempt running it (a random token) and until when it holds the key: a
+    # dead owner's lease runs out and a retry takes over (gateway.http.idempotency).
+    Column("owner", Text, nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    # What its write transactions committed, by root field: {"a": ["Order", "SO-1"]}.
+    Column("effects", Text, nullable=True),
     PrimaryKeyConstraint("client_id", "key", name="gateway_idempotency_keys_pkey"),
     Index("gateway_idempotency_keys_expires_idx", "expires_at"),
 )
@@ -113,10 +124,42 @@ async def ensure_gateway_tables(core: CoreAdapter) -> None:
         try:
             async with core.transaction() as conn:
                 await conn.run_sync(gateway_metadata.create_all)
+                await conn.run_sync(_add_missing_columns)
             return
         except BackendUnavailable as exc:
             if attempt == 1 or not isinstance(exc.__cause__, sa_exc.DBAPIError):
                 raise
+
+
+#: Columns added since a table was first shipped: (table, column, what old rows get).
+_ADDED_COLUMNS: tuple[tuple[Table, str, str | None], ...] = (
+    (idempotency_keys, "owner", None),
+    # A pending key of an older version had no lease: it stays pending until it
+    # expires, as it would have (no one can tell whether its write committed).
+    (idempotency_keys, "lease_until", "expires_at"),
+    (idempotency_keys, "effects", None),
+)
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for each column an existing table lacks."""
+    inspector = inspect(conn)
+    present: dict[str, set[str]] = {}
+    for table, column_name, backfill in _ADDED_COLUMNS:
+        if table.name not in present:
+            present[table.name] = {c["name"] for c in inspector.get_columns(table.name)}
+        if column_name in present[table.name]:
+            continue
+        column = table.c[column_name]
+        column_type = column.type.compile(dialect=conn.dialect)
+        preparer = conn.dialect.identifier_preparer
+        conn.exec_driver_sql(
+            f"ALTER TABLE {preparer.format_table(table)} "
+            f"ADD COLUMN {preparer.format_column(column)} {column_type}"
+        )
+        if backfill is not None:
+            conn.execute(update(table).values({column_name: table.c[backfill]}))
+        present[table.name].add(column_name)
 
 
 __all__ = ["audit_log", "ensure_gateway_tables", "gateway_metadata", "idempotency_keys", "outbox"]

@@ -26,6 +26,12 @@ Concurrency, per dialect:
   UPDATE, leaving the reads before it outside any transaction.) Waiting for
   the lock is bounded by the connection's ``busy_timeout``.
 
+A write made for a request that carries an ``Idempotency-Key`` has a
+``WriteFence`` on its ``Actor``: the last statement of its transaction,
+which records the write under the key and fails (rolling it all back) when
+the request no longer holds the key. The write and the record of it commit
+together or not at all (``gateway.http.idempotency``).
+
 Nothing here knows GraphQL or HTTP; the resolvers translate ``WriteRejected``
 into user errors and publish the returned events after the commit.
 """
@@ -39,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from sqlalchemy import exc as sa_exc
@@ -97,13 +103,27 @@ class WriteRejected(Exception):
         self.field = field
 
 
+class WriteFence(Protocol):
+    """Runs last in a write's transaction: records ``entity`` as written, or raises.
+
+    Raises:
+        WriteRejected: the write must not commit (its request lost its key).
+    """
+
+    async def __call__(self, conn: AsyncConnection, entity: tuple[str, str]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who writes, and through which mutation (for the audit trail)."""
+    """Who writes, and through which mutation (for the audit trail).
+
+    ``fence`` is set for a request with an ``Idempotency-Key`` (see the module).
+    """
 
     client_id: str
     mutation: str
     request_id: str | None = None
+    fence: WriteFence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +228,7 @@ class CoreWriter:
                     event = _event("customer.created", now, _customer_data(record))
                     await _audit(conn, actor, "Customer", number, None, record.row_version, now)
                     await _outbox(conn, event, number)
+                    await _fence(conn, actor, "Customer", number)
                 return WriteResult(record, (event,), frozenset({("Customer", number)}))
             except BackendUnavailable as exc:
                 # Another writer of the core took the number between our read and insert.
@@ -258,6 +279,7 @@ class CoreWriter:
                 conn, actor, "Customer", account_number, expected_version, record.row_version, now
             )
             await _outbox(conn, event, account_number)
+            await _fence(conn, actor, "Customer", account_number)
         return WriteResult(record, (event,), frozenset({("Customer", account_number)}))
 
     # --- orders ----------------------------------------------------------------
@@ -309,6 +331,7 @@ class CoreWriter:
                     )
                     record = await _order_by(conn, order_id)
                     await _audit(conn, actor, "Order", number, None, record.row_version, now)
+                    await _fence(conn, actor, "Order", number)
                 return WriteResult(record, (), frozenset({("Order", number)}))
             except BackendUnavailable as exc:
                 if attempt + 1 == _NUMBER_ATTEMPTS or not _is_unique_violation(exc):
@@ -392,6 +415,7 @@ class CoreWriter:
                 conn, actor, "Order", order_number, order.row_version, record.row_version, now
             )
             await _outbox(conn, event, order_number)
+            await _fence(conn, actor, "Order", order_number)
         return WriteResult(record, (event,), _order_changes(record, customer, lines))
 
     async def cancel_order(self, actor: Actor, *, order_number: str) -> WriteResult[OrderRecord]:
@@ -433,6 +457,7 @@ class CoreWriter:
                 conn, actor, "Order", order_number, order.row_version, record.row_version, now
             )
             await _outbox(conn, event, order_number)
+            await _fence(conn, actor, "Order", order_number)
             customer = await _customer_by(conn, customers.c.id == order.customer_id)
         changed = lines if order.status == "placed" else []
         return WriteResult(record, (event,), _order_changes(record, customer, changed))
@@ -483,6 +508,7 @@ class CoreWriter:
                 conn, actor, "Order", order_number, order.row_version, record.row_version, now
             )
             await _outbox(conn, event, order_number)
+            await _fence(conn, actor, "Order", order_number)
             customer = await _customer_by(conn, customers.c.id == order.customer_id)
         return WriteResult(record, (event,), _order_changes(record, customer, lines))
 
@@ -710,6 +736,11 @@ async def _audit(
     )
 
 
+async def _fence(conn: AsyncConnection, actor: Actor, entity_type: str, key: str) -> None:
+    if actor.fence is not None:
+        await actor.fence(conn, (entity_type, key))
+
+
 async def _outbox(conn: AsyncConnection, event: BusinessEvent, entity_key: str) -> None:
     await conn.execute(
         insert(outbox).values(
@@ -732,6 +763,7 @@ __all__ = [
     "CoreWriter",
     "DraftLine",
     "WriteErrorCode",
+    "WriteFence",
     "WriteRejected",
     "WriteResult",
 ]

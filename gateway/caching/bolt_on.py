@@ -142,6 +142,16 @@ class RecordCodec:
         return self.record(**{name: dec(data[name]) for name, dec in self._decoders.items()})
 
 
+class JsonCodec:
+    """Values already JSON (a declared bolt-on's answers), stored as they are."""
+
+    def encode(self, value: Any) -> Any:
+        return value
+
+    def decode(self, data: Any) -> Any:
+        return data
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -181,6 +191,9 @@ class Storage(Protocol):
     async def delete(self, keys: list[str]) -> None: ...
 
     async def close(self) -> None: ...
+
+
+_JSON_CODEC = JsonCodec()
 
 
 class MemoryStorage:
@@ -225,11 +238,13 @@ class RedisStorage:
             password=parts.password,
             timeout=timeout,
         )
-        self._codecs = {op.label: RecordCodec(op.record) for op in OPERATIONS}
+        self._codecs: dict[str, RecordCodec | JsonCodec] = {
+            op.label: RecordCodec(op.record) for op in OPERATIONS
+        }
 
     async def get_many(self, op: Operation[Any], keys: list[str]) -> list[tuple[float, Any] | None]:
         raws: list[str | None] = await self.backend.multi_get(keys)
-        codec = self._codecs[op.label]
+        codec = self._codecs.get(op.label, _JSON_CODEC)
         found: list[tuple[float, Any] | None] = []
         for raw in raws:
             if raw is None:
@@ -242,7 +257,7 @@ class RedisStorage:
     async def set_many(
         self, op: Operation[Any], entries: list[tuple[str, tuple[float, Any]]], ttl: float
     ) -> None:
-        codec = self._codecs[op.label]
+        codec = self._codecs.get(op.label, _JSON_CODEC)
         pairs = [
             (key, orjson.dumps([fresh_until, codec.encode(value)]))
             for key, (fresh_until, value) in entries
@@ -320,6 +335,9 @@ class BoltOnCache:
         default_factory=lambda: {PRICES.label: frozenset({"USD"})}
     )
     clock: Callable[[], float] = time.time
+    #: More operations a change of a core type makes stale, by type: the declared
+    #: bolt-on fields keyed by that type's business key.
+    stale_on_change: Mapping[str, tuple[Operation[Any], ...]] = field(default_factory=dict)
     _flights: dict[str, _Flight] = field(default_factory=dict, init=False)
     _seen_variants: dict[str, set[str]] = field(default_factory=dict, init=False)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
@@ -523,7 +541,10 @@ class BoltOnCache:
         """
         by_op: dict[Operation[Any], list[str]] = {}
         for type_name, key in changes:
-            for op in STALE_ON_CHANGE.get(type_name, ()):
+            for op in (
+                *STALE_ON_CHANGE.get(type_name, ()),
+                *self.stale_on_change.get(type_name, ()),
+            ):
                 by_op.setdefault(op, []).append(key)
         for op, keys in by_op.items():
             await self.invalidate(op, keys)

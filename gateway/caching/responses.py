@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -380,12 +380,19 @@ def several_workers_warning(settings: Settings) -> str | None:
     return None
 
 
-def response_cache_from_settings(settings: Settings) -> ResponseCache | None:
-    """The response cache the settings ask for, or ``None`` when it is off."""
+def response_cache_from_settings(
+    settings: Settings, bolt_on_ttls: Mapping[str, float] | None = None
+) -> ResponseCache | None:
+    """The response cache the settings ask for, or ``None`` when it is off.
+
+    ``bolt_on_ttls``: the fresh seconds of the declared bolt-ons' reads, by read
+    mark (``forecast.batchGetForecasts``): a response lives no longer than they.
+    """
     if not settings.response_cache_enabled:
         return None
     labels = [op.label for op in OPERATIONS] + [ACTIVITIES_LABEL, TRACKING_LABEL]
     read_ttls = {label: fresh_ttl(settings.cache_ttls, label) for label in labels}
+    read_ttls.update(bolt_on_ttls or {})
     return ResponseCache(
         ttl=settings.response_cache_ttl,
         max_entries=settings.response_cache_max_entries,

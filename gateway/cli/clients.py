@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from gateway.bolt_ons import BoltOnFacts, DeclarationError, load_declarations
 from gateway.security.clients import ALL_SCOPES, ClientConfig, hash_key, new_key
 
 app = typer.Typer(help="Manage partner clients and their API keys.", no_args_is_help=True)
@@ -88,6 +89,17 @@ def _write(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
+def _declared_scopes(data: dict[str, Any]) -> frozenset[str]:
+    """The scopes the bolt-ons of the settings' ``bolt_ons_dir`` declare (none if invalid:
+    the gateway refuses to start on those, with the reason)."""
+    folder = os.environ.get("GATEWAY_BOLT_ONS_DIR") or data.get("bolt_ons_dir") or "bolt-ons"
+    try:
+        declarations = load_declarations(Path(str(folder)))
+    except DeclarationError:
+        return frozenset()
+    return BoltOnFacts(declarations).scopes
+
+
 def _announce_key(client_id: str, key: str) -> None:
     console.print(f"[green]new key for {client_id}[/green] (shown once; store it now):")
     typer.echo(key)
@@ -107,6 +119,13 @@ def add(
 ) -> None:
     """Add a client with a new key (printed once)."""
     data = _read(config)
+    known = ALL_SCOPES | _declared_scopes(data)
+    unknown = sorted(set(scope or []) - known)
+    if unknown:
+        console.print(
+            f"[red]unknown scopes {unknown}; known: {sorted(known)}[/red]", soft_wrap=True
+        )
+        raise typer.Exit(2)
     clients = _clients(data)
     if any(client.get("id") == client_id for client in clients):
         console.print(f"[red]a client with id {client_id!r} exists; use rotate[/red]")
@@ -144,7 +163,7 @@ def list_clients(config: ConfigFile) -> None:
 def revoke(
     client_id: Annotated[str, typer.Argument(help="Client id.")], config: ConfigFile
 ) -> None:
-    """Revoke a client: every key and token of it is refused from the next start."""
+    """Revoke a client: every key and token of it is refused within seconds (reload)."""
     data = _read(config)
     _find(_clients(data), client_id)["revoked"] = True
     _write(config, data)
@@ -182,7 +201,7 @@ def rotate(
 def restore(
     client_id: Annotated[str, typer.Argument(help="Client id.")], config: ConfigFile
 ) -> None:
-    """Undo a revoke: the client's current keys work again from the next start."""
+    """Undo a revoke: the client's current keys work again within seconds (reload)."""
     data = _read(config)
     _find(_clients(data), client_id)["revoked"] = False
     _write(config, data)

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from adapters.errors import BackendError
+from gateway.bolt_ons import BoltOnFacts, Declaration, DeclarationError, load_declarations
+from gateway.security.clients import check_client_scopes
 from gateway.settings import (
     Settings,
     SettingsFileError,
@@ -58,6 +60,26 @@ def settings_or_exit(config: Path | None, **overrides: object) -> Settings:
     except (FileNotFoundError, SettingsFileError) as exc:
         _invalid([str(exc)])
     raise AssertionError("unreachable")
+
+
+def declarations_or_exit(settings: Settings) -> tuple[Declaration, ...]:
+    """The bolt-ons declared in ``settings.bolt_ons_dir``, checked as start-up checks them
+    (against their contracts, then against the schema); else exit 2 with the one-line problem.
+    """
+    from gateway.app import create_schema
+
+    try:
+        declarations = load_declarations(settings.bolt_ons_dir)
+        if declarations:
+            create_schema(settings, declarations)
+        check_client_scopes(settings.clients, BoltOnFacts(declarations).scopes)
+    except DeclarationError as exc:
+        console.print("[red]Invalid bolt-on declaration:[/red]")
+        console.print(f"  {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:  # a client's scope nobody declares
+        _invalid([str(exc)])
+    return declarations
 
 
 def _invalid(lines: list[str]) -> None:

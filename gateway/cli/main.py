@@ -8,18 +8,21 @@ import os
 import socket
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import typer
 from rich.console import Console
 
 from adapters.errors import BackendError
+from gateway.bolt_ons import Declaration
+from gateway.cli.bolt_ons import app as bolt_ons_app
 from gateway.cli.clients import app as clients_app
 from gateway.cli.common import (
     ConfigOption,
     console,
     core_unavailable,
+    declarations_or_exit,
     progress,
     serving_settings_or_exit,
     settings_or_exit,
@@ -27,12 +30,16 @@ from gateway.cli.common import (
 from gateway.cli.outbox import outbox_app
 from gateway.settings import Settings
 
+if TYPE_CHECKING:
+    from simulators.runner import Simulators
+
 app = typer.Typer(
     help="GraphQL integration gateway: one endpoint over the core and its bolt-ons.",
     no_args_is_help=True,
     add_completion=False,
 )
 app.add_typer(clients_app, name="clients")
+app.add_typer(bolt_ons_app, name="bolt-ons")
 app.add_typer(outbox_app, name="outbox")
 
 
@@ -71,11 +78,11 @@ def serve(
 ) -> None:
     """Serve the gateway with uvicorn."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     from gateway.caching.responses import several_workers_warning
 
     settings = serving_settings_or_exit(config, host=host, port=port, workers=workers)
+    declarations_or_exit(settings)  # before anything starts: one line, exit 2
     if config is not None:
         # Worker processes re-read settings from the environment.
         os.environ["GATEWAY_CONFIG"] = str(config)
@@ -88,7 +95,8 @@ def serve(
     # Bound before the app starts: "gateway ready" then means it, and a busy port is
     # one line naming it instead of a failure after the start-up.
     sock = listen_or_exit(settings.host, settings.port, option="--port or GATEWAY_PORT")
-    from gateway.lifecycle import sigterm_is_a_clean_exit
+    from gateway.http.server import protocol_class
+    from gateway.lifecycle import ReloadingMultiprocess, sigterm_is_a_clean_exit
     from gateway.observability.metrics import multiprocess_mode
 
     server_config = uvicorn.Config(
@@ -99,6 +107,10 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
         timeout_keep_alive=settings.http_keep_alive_seconds,
+        # The parser itself refuses an oversized head (431), before reading it whole;
+        # the cap reaches worker processes as uvicorn's "largest unfinished head".
+        http=protocol_class(settings.http_implementation),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
     console.print(
         f"serving http://{_url_host(settings.host)}:{sock.getsockname()[1]}/graphql "
@@ -109,7 +121,7 @@ def serve(
     with multiprocess_mode(settings.workers), sigterm_is_a_clean_exit():
         if settings.workers > 1:
             sock.set_inheritable(True)  # the spawned workers accept on it
-            Multiprocess(server_config, sockets=[sock]).run()
+            ReloadingMultiprocess(server_config, sockets=[sock]).run()
             return
         server = uvicorn.Server(server_config)
         server.run(sockets=[sock])
@@ -193,6 +205,7 @@ def demo(
     from gateway.observability.logs import configure_logging
 
     settings = serving_settings_or_exit(config, port=port)
+    declarations_or_exit(settings)  # before the core is seeded: one line, exit 2
     # Before seeding: a second demo on a busy port is one line, not a traceback.
     sock = listen_or_exit(settings.host, settings.port, option="--port")
     configure_logging(settings)
@@ -208,6 +221,9 @@ def demo(
             f"shipping {info['shipping']}",
             soft_wrap=True,
         )
+        if info.get("declared"):
+            declared = ", ".join(f"{name} {url}" for name, url in info["declared"].items())
+            console.print(f"declared bolt-on simulators: {declared}", soft_wrap=True)
         console.print(f"core: {settings.core_database_url}", soft_wrap=True, highlight=False)
         # soft_wrap: a key broken over two lines could not be pasted.
         key = info["api_key"]
@@ -241,50 +257,35 @@ def simulators(
 
     Credentials are the settings' own (GATEWAY_PRICING_TOKEN, GATEWAY_CRM_API_KEY,
     GATEWAY_SHIPPING_TOKEN); missing ones are generated and printed as the
-    environment lines `gateway serve` needs.
+    environment lines `gateway serve` needs. Each bolt-on declared in
+    GATEWAY_BOLT_ONS_DIR gets a simulator generated from its contract, on the
+    port of its base_url, checking the secret in its secret_env (or a generated one).
     """
     import secrets
-    from urllib.parse import urlsplit
 
-    from simulators.runner import Simulators
+    from gateway.cli.demo import declared_secrets
 
     settings = settings_or_exit(config)
+    declarations = declarations_or_exit(settings)
+    secrets_by_name = declared_secrets(declarations)
     credentials: dict[str, str] = {}
     for name in ("pricing_token", "crm_api_key", "shipping_token"):
         value = getattr(settings, name)
         credentials[name] = (
             value.get_secret_value() if value is not None else secrets.token_urlsafe(16)
         )
-    ports = {
-        service: urlsplit(getattr(settings, f"{service}_url")).port or 0
-        for service in ("pricing", "crm", "shipping")
-    }
-    try:
-        sims = Simulators(
-            pricing_token=credentials["pricing_token"],
-            crm_api_key=credentials["crm_api_key"],
-            shipping_token=credentials["shipping_token"],
-            seeded_orders=seeded_orders,
-            pricing_port=ports["pricing"],
-            crm_port=ports["crm"],
-            shipping_port=ports["shipping"],
-        )
-    except OSError as exc:
-        wanted = ", ".join(f"{service} {port}" for service, port in ports.items())
-        console.print(
-            f"[red]cannot listen on the simulators' ports ({wanted}, from GATEWAY_*_URL): "
-            f"{(exc.strerror or str(exc)).lower()} (a demo running?)[/red]",
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+    sims = _simulators_or_exit(settings, credentials, seeded_orders, declarations, secrets_by_name)
     for served in sims.all:
         served.state.configure(latency=latency, failure_rate=failure_rate)
     console.print(f"pricing {sims.pricing.url}, crm {sims.crm.url}, shipping {sims.shipping.url}")
+    for name, served in sims.declared.items():
+        console.print(f"{name} (declared) {served.url}", highlight=False)
     console.print("For `gateway serve` in another shell:")
     for name, value in credentials.items():
         typer.echo(f"export GATEWAY_{name.upper()}={value}")
     for service in ("pricing", "crm", "shipping"):
         typer.echo(f"export GATEWAY_{service.upper()}_URL={getattr(sims, service).url}")
+    _print_declared_environment(declarations, sims, secrets_by_name)
     console.print("Knobs: POST /_sim/config on each (latency, failure_rate, ...). Ctrl+C stops.")
     asyncio.run(sims.serve())
 
@@ -302,6 +303,60 @@ def check(
     render(results, Console())
     if not all(result.ok for result in results):
         raise typer.Exit(1)
+
+
+def _simulators_or_exit(
+    settings: Settings,
+    credentials: dict[str, str],
+    seeded_orders: int,
+    declarations: tuple[Declaration, ...],
+    secrets_by_name: dict[str, str],
+) -> Simulators:
+    """The simulators on the ports of the settings' URLs, or exit 1 saying which are taken."""
+    from urllib.parse import urlsplit
+
+    from simulators.runner import Simulators, declared_port
+
+    ports = {
+        service: urlsplit(getattr(settings, f"{service}_url")).port or 0
+        for service in ("pricing", "crm", "shipping")
+    }
+    try:
+        return Simulators(
+            pricing_token=credentials["pricing_token"],
+            crm_api_key=credentials["crm_api_key"],
+            shipping_token=credentials["shipping_token"],
+            seeded_orders=seeded_orders,
+            pricing_port=ports["pricing"],
+            crm_port=ports["crm"],
+            shipping_port=ports["shipping"],
+            declarations=declarations,
+            declared_secrets=secrets_by_name,
+            declared_ports={d.name: declared_port(d) for d in declarations},
+        )
+    except OSError as exc:
+        ports.update({d.name: declared_port(d) for d in declarations})
+        wanted = ", ".join(f"{service} {port}" for service, port in ports.items())
+        console.print(
+            f"[red]cannot listen on the simulators' ports ({wanted}, from GATEWAY_*_URL): "
+            f"{(exc.strerror or str(exc)).lower()} (a demo running?)[/red]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def _print_declared_environment(
+    declarations: tuple[Declaration, ...], sims: Simulators, secrets_by_name: dict[str, str]
+) -> None:
+    """The lines that point `gateway serve` at the declared bolt-ons' simulators."""
+    from gateway.cli.demo import declared_url_variable
+
+    for declaration in declarations:
+        if declaration.secret_env is not None:
+            typer.echo(f"export {declaration.secret_env}={secrets_by_name[declaration.name]}")
+        typer.echo(
+            f"export {declared_url_variable(declaration)}={sims.declared[declaration.name].url}"
+        )
 
 
 @app.command("settings-doc")

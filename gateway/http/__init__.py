@@ -3,8 +3,9 @@
 ``endpoint.py`` is ``/graphql`` (GraphQL over HTTP and the websocket
 upgrade), ``protocol.py`` the wire rules it follows (parameters, media
 types, refusals), ``idempotency.py`` the ``Idempotency-Key`` replay store,
-``websocket.py`` graphql-transport-ws, ``graphiql.py`` the offline IDE and
-``health.py`` the probes.
+``websocket.py`` graphql-transport-ws, ``graphiql.py`` the offline IDE,
+``health.py`` the probes and ``server.py`` the bounds on a request's head
+(uvicorn's parsers and an ASGI guard).
 
 May import: the core modules (``gateway.context``, ``gateway.settings``,
 ``gateway.errors``, ``gateway.backends``), ``execution``, ``security``,

@@ -9,8 +9,9 @@ module of its concern, each wrapping the rest:
     OpenContext         context.py            the operation's own Context (loaders, identity)
     PersistedDocuments  security/persisted.py APQ and allowlists fill in the document
     ResponseCaching     caching/responses.py  a repeated query answered without running it
+    ChargeRefusals      limits/rate.py        a document refused for a limit is charged
     Parse               execution/prepare.py  the document (cached by its text)
-    DocumentLimits      limits/cost.py        depth, aliases, fragment spreads (linear)
+    DocumentLimits      limits/shape.py       depth, aliases, spreads, fields, merges (linear)
     Validate            execution/prepare.py  the specification's rules (cached)
     Resolve             execution/prepare.py  the operation picked, its variables coerced
     CostLimit           limits/cost.py        the computed cost against the maximum
@@ -54,8 +55,9 @@ from gateway.http.protocol import (
     incremental_spec,
     negotiate,
 )
-from gateway.limits.cost import CostLimit, CostModel, DocumentLimits, ShapeLimits
-from gateway.limits.rate import RateLimit, RateLimiter
+from gateway.limits.cost import CostLimit, CostModel
+from gateway.limits.rate import ChargeRefusals, RateLimit, RateLimiter
+from gateway.limits.shape import DocumentLimits, ShapeLimits
 from gateway.observability.request_id import current_request_id
 from gateway.observability.stats import RequestStats, current_stats
 from gateway.pipeline import Exchange, Handler, Reply, Step, Transport, chain
@@ -99,9 +101,12 @@ def operation_steps(services: GraphQLServices) -> list[Step]:
 
     The websocket runs these too, before its own execution.
     """
-    steps: list[Step] = [
+    steps: list[Step] = []
+    if services.limiter is not None:
+        steps.append(ChargeRefusals(services.limiter, penalty=services.cost_model.max_cost))
+    steps += [
         Parse(services.documents),
-        DocumentLimits(services.shape_limits),
+        DocumentLimits(services.shape_limits, services.documents.schema),
         Validate(services.documents),
         Resolve(services.documents.schema),
         CostLimit(services.documents.schema, services.cost_model),

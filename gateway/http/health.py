@@ -97,12 +97,9 @@ async def readiness(
             ``None`` probes every backend now.
     """
     cache = probes if probes is not None else ProbeCache(0.0)
-    checks: dict[str, Check] = {
-        "core": backends.core.ping,
-        "pricing": backends.pricing.probe,
-        "crm": backends.crm.probe,
-        "shipping": backends.shipping.probe,
-    }
+    checks: dict[str, Check] = {"core": backends.core.ping}
+    # Every bolt-on by its service name: the built-in ones, then the declared ones.
+    checks.update({adapter.service: adapter.probe for adapter in backends.bolt_ons})
     answers = await asyncio.gather(*(cache.result(name, check) for name, check in checks.items()))
     results = dict(zip(checks, answers, strict=True))
     # Read now, not cached: the breaker is moved by real traffic, never by the probes.
@@ -126,4 +123,8 @@ async def readyz(request: Request) -> Response:
         # Made on first use, in the serving loop (no await between the look and the set).
         probes = state.readiness_probes = ProbeCache(state.settings.readiness_cache_seconds)
     ready, body = await readiness(state.backends, draining=False, probes=probes)
+    configuration = getattr(state, "configuration", None)
+    if configuration is not None:
+        # Which clients/JWT configuration this process serves (gateway.security.reload).
+        body["configuration"] = configuration.live.as_json()
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,33 +1,25 @@
-"""What a document may ask for: depth, aliases, fragment spreads, and cost.
+"""What an operation costs, once it and its variables are known.
 
-Every figure here is computed in time linear in the document's size, with
-one memo per selection set: a fragment spread five times, nine levels deep,
-is walked once, not 5^9 times. That matters because these checks are what
-stand between a small hostile document and the executor.
+Each list's size multiplies down the tree: ``first`` (or the default page
+size) for connections, ``limit`` for limited lists, ``list_cost_estimate``
+for other lists. A field costs 1, a bolt-on field its configured weight.
+``CostLimit`` refuses an operation over ``max_query_cost`` with
+``QUERY_TOO_COSTLY`` and keeps its cost on the exchange (the rate limiter
+charges it; ``extensions: {"cost": true}`` reports it).
 
-- ``DocumentShape`` (before validation, so that validation itself only ever
-  sees documents of a bounded expanded size): the deepest nesting of its
-  operations, its aliases, and how many fragment spreads its operations
-  expand to. ``DocumentLimits`` refuses ``QUERY_TOO_DEEP``,
-  ``TOO_MANY_ALIASES`` or ``TOO_MANY_FRAGMENT_SPREADS``.
-- ``operation_cost`` (after the operation and its variables are known):
-  each list's size multiplies down the tree: ``first`` (or the default page
-  size) for connections, ``limit`` for limited lists, ``list_cost_estimate``
-  for other lists. A field costs 1, a bolt-on field its configured weight.
-  ``CostLimit`` refuses an operation over ``max_query_cost`` with
-  ``QUERY_TOO_COSTLY`` and keeps its cost on the exchange (the rate limiter
-  charges it; ``extensions: {"cost": true}`` reports it).
+The walk is linear in the document's size, with one memo per selection set
+and type: a fragment spread five times, nine levels deep, is walked once,
+not 5^9 times. (The document's shape was bounded before validation, in
+``gateway.limits.shape``.)
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -79,11 +71,9 @@ class CostModel:
     def from_settings(
         cls, settings: Settings, field_costs: Mapping[tuple[str, str], int] | None = None
     ) -> CostModel:
-        weights = (
-            field_costs
-            if field_costs is not None
-            else dict.fromkeys(BOLT_ON_FIELDS, settings.bolt_on_field_cost)
-        )
+        # The built-in bolt-ons' fields, then what a caller adds (the declared bolt-ons').
+        weights = dict.fromkeys(BOLT_ON_FIELDS, settings.bolt_on_field_cost)
+        weights.update(field_costs or {})
         return cls(
             default_page_size=settings.default_page_size,
             max_page_size=settings.max_page_size,
@@ -91,152 +81,6 @@ class CostModel:
             max_cost=settings.max_query_cost,
             field_costs=weights,
         )
-
-
-# --- the document's shape, before validation ---------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentShape:
-    """Depth, aliases and expanded fragment spreads of a document (see the module)."""
-
-    depth: int
-    aliases: int
-    spreads: int
-    cyclic: bool
-
-    @classmethod
-    def of(cls, document: DocumentNode) -> DocumentShape:
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        walker = _ShapeWalker(fragments)
-        depth = spreads = 0
-        for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode):
-                level_depth, level_spreads = walker.walk(definition.selection_set)
-                depth = max(depth, level_depth)
-                spreads += level_spreads
-        return cls(depth, _count_aliases(document), spreads, walker.cyclic)
-
-
-class _ShapeWalker:
-    """Depth and spread count of each selection set, each computed once."""
-
-    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
-        self.fragments = fragments
-        self.memo: dict[int, tuple[int, int]] = {}
-        self.visiting: set[int] = set()
-        self.cyclic = False
-
-    def walk(self, selection_set: SelectionSetNode) -> tuple[int, int]:
-        key = id(selection_set)
-        known = self.memo.get(key)
-        if known is not None:
-            return known
-        if key in self.visiting:
-            self.cyclic = True  # a fragment cycle: validation names it
-            return 0, 0
-        self.visiting.add(key)
-        depth = spreads = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if selection.selection_set is not None and not selection.name.value.startswith(
-                    "__"
-                ):
-                    child_depth, child_spreads = self.walk(selection.selection_set)
-                    depth = max(depth, 1 + child_depth)
-                    spreads += child_spreads
-            elif isinstance(selection, InlineFragmentNode):
-                child_depth, child_spreads = self.walk(selection.selection_set)
-                depth, spreads = max(depth, child_depth), spreads + child_spreads
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                spreads += 1
-                if fragment is not None:
-                    child_depth, child_spreads = self.walk(fragment.selection_set)
-                    depth, spreads = max(depth, child_depth), spreads + child_spreads
-        self.visiting.discard(key)
-        self.memo[key] = (depth, spreads)
-        return depth, spreads
-
-
-def _count_aliases(document: DocumentNode) -> int:
-    count = 0
-    stack: list[SelectionSetNode] = [
-        d.selection_set
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
-    ]
-    while stack:
-        for selection in stack.pop().selections:
-            if isinstance(selection, FieldNode):
-                count += selection.alias is not None
-                if selection.selection_set is not None:
-                    stack.append(selection.selection_set)
-            elif isinstance(selection, InlineFragmentNode):
-                stack.append(selection.selection_set)
-    return count
-
-
-@dataclass(frozen=True, slots=True)
-class ShapeLimits:
-    """The bounds ``DocumentLimits`` holds a document's shape to."""
-
-    max_depth: int
-    max_aliases: int
-    max_spreads: int
-
-    def refusal(self, shape: DocumentShape) -> GraphQLRequestError | None:
-        """The refusal of a document of this shape, or ``None`` when it is within bounds."""
-        if shape.spreads > self.max_spreads:
-            return GraphQLRequestError(
-                f"the document expands to {shape.spreads} fragment spreads; at most "
-                f"{self.max_spreads} are allowed",
-                code=ErrorCode.TOO_MANY_FRAGMENT_SPREADS,
-                extensions={"spreads": shape.spreads, "maxSpreads": self.max_spreads},
-            )
-        if shape.depth > self.max_depth:
-            return GraphQLRequestError(
-                f"the document exceeds maximum operation depth of {self.max_depth} "
-                f"(it is {shape.depth} deep)",
-                code=ErrorCode.QUERY_TOO_DEEP,
-                extensions={"depth": shape.depth, "maxDepth": self.max_depth},
-            )
-        if shape.aliases > self.max_aliases:
-            return GraphQLRequestError(
-                f"{shape.aliases} aliases found; at most {self.max_aliases} are allowed",
-                code=ErrorCode.TOO_MANY_ALIASES,
-                extensions={"aliases": shape.aliases, "maxAliases": self.max_aliases},
-            )
-        return None
-
-
-class DocumentLimits:
-    """Step: refuse a document too deep, too aliased, or expanding to too many spreads.
-
-    Runs between parsing and validation; the shape of each distinct document
-    is computed once (kept by its text, least recently used dropped).
-    """
-
-    def __init__(self, limits: ShapeLimits, *, max_entries: int = 1024) -> None:
-        self.limits = limits
-        self.max_entries = max_entries
-        self._shapes: OrderedDict[str, DocumentShape] = OrderedDict()
-
-    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
-        text = exchange.require_params().query or ""
-        shape = self._shapes.get(text)
-        if shape is None:
-            assert exchange.document is not None
-            shape = DocumentShape.of(exchange.document)
-            self._shapes[text] = shape
-            if len(self._shapes) > self.max_entries:
-                self._shapes.popitem(last=False)
-        refusal = self.limits.refusal(shape)
-        if refusal is not None:
-            raise refusal
-        return await call_next(exchange)
 
 
 # --- the operation's cost ----------------------------------------------------
@@ -372,8 +216,5 @@ __all__ = [
     "BOLT_ON_FIELDS",
     "CostLimit",
     "CostModel",
-    "DocumentLimits",
-    "DocumentShape",
-    "ShapeLimits",
     "operation_cost",
 ]

@@ -11,6 +11,14 @@ keeps them in Redis, updated by one Lua script (atomic, and timed by the
 Redis server's clock), so every instance shares one budget per client. If
 Redis cannot be reached the request is let through and a warning logged:
 an outage of the limiter must not become an outage of the gateway.
+
+A document refused for a limit (``QUERY_TOO_LARGE``, ``QUERY_TOO_DEEP``,
+``TOO_MANY_ALIASES``, ``TOO_MANY_FRAGMENT_SPREADS``, ``TOO_MANY_FIELD_MERGES``,
+``QUERY_TOO_COSTLY``) is charged too (``ChargeRefusals``): ``max_query_cost``,
+the price of the dearest operation the gateway would have run, taken from
+the bucket as far as it holds (it never goes below empty). The caller asked
+for more than that, and finding out took the gateway's time; without the
+charge, refused bombs would be the one free thing to send.
 """
 
 from __future__ import annotations
@@ -45,7 +53,13 @@ class Decision:
 class RateLimiter(Protocol):
     """Charges ``cost`` to ``client_id``'s bucket."""
 
-    async def take(self, client_id: str, cost: int) -> Decision: ...
+    async def take(self, client_id: str, cost: int) -> Decision:
+        """Take ``cost`` if the bucket holds it; otherwise take nothing and refuse."""
+        ...
+
+    async def drain(self, client_id: str, cost: int) -> Decision:
+        """Take ``cost``, or everything the bucket holds when that is less."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -66,13 +80,20 @@ class MemoryRateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
 
     async def take(self, client_id: str, cost: int) -> Decision:
+        return self._take(client_id, cost, partial=False)
+
+    async def drain(self, client_id: str, cost: int) -> Decision:
+        return self._take(client_id, cost, partial=True)
+
+    def _take(self, client_id: str, cost: int, *, partial: bool) -> Decision:
         cost = min(max(cost, 1), self.burst)
         now = time.monotonic()
         tokens, last = self._buckets.get(client_id, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
-        if tokens >= cost:
-            self._buckets[client_id] = (tokens - cost, now)
-            return Decision(True, tokens - cost, 0.0)
+        if tokens >= cost or partial:
+            left = max(0.0, tokens - cost)
+            self._buckets[client_id] = (left, now)
+            return Decision(True, left, 0.0)
         self._buckets[client_id] = (tokens, now)
         return Decision(False, tokens, (cost - tokens) / self.per_second)
 
@@ -80,11 +101,13 @@ class MemoryRateLimiter:
         self._buckets.clear()
 
 
-# KEYS[1] bucket; ARGV: burst, per_second, cost. Returns {allowed, tokens*1000, retry_ms}.
+# KEYS[1] bucket; ARGV: burst, per_second, cost, partial (1: take what there is).
+# Returns {allowed, tokens*1000, retry_ms}.
 _BUCKET_SCRIPT = """
 local burst = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local partial = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -97,8 +120,8 @@ end
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
 local allowed = 0
 local retry_ms = 0
-if tokens >= cost then
-  tokens = tokens - cost
+if tokens >= cost or partial == 1 then
+  tokens = math.max(0, tokens - cost)
   allowed = 1
 else
   retry_ms = math.ceil((cost - tokens) / rate * 1000)
@@ -120,10 +143,17 @@ class RedisRateLimiter:
         self._script: Any = self._redis.register_script(_BUCKET_SCRIPT)
 
     async def take(self, client_id: str, cost: int) -> Decision:
+        return await self._take(client_id, cost, partial=False)
+
+    async def drain(self, client_id: str, cost: int) -> Decision:
+        return await self._take(client_id, cost, partial=True)
+
+    async def _take(self, client_id: str, cost: int, *, partial: bool) -> Decision:
         cost = min(max(cost, 1), self.burst)
         try:
             allowed, milli_tokens, retry_ms = await self._script(
-                keys=[self.prefix + client_id], args=[self.burst, self.per_second, cost]
+                keys=[self.prefix + client_id],
+                args=[self.burst, self.per_second, cost, int(partial)],
             )
         except RedisError:
             log.warning("rate limiter: Redis unavailable; letting the request through")
@@ -178,6 +208,43 @@ class RateLimit:
     async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
         await charge(self.limiter, exchange.client_id, exchange.cost or 1)
         return await call_next(exchange)
+
+
+#: The refusals of a document that asked for too much: each is charged (see the module).
+OVER_LIMIT: frozenset[str] = frozenset(
+    {
+        ErrorCode.QUERY_TOO_LARGE,
+        ErrorCode.QUERY_TOO_DEEP,
+        ErrorCode.TOO_MANY_ALIASES,
+        ErrorCode.TOO_MANY_FRAGMENT_SPREADS,
+        ErrorCode.TOO_MANY_FIELD_MERGES,
+        ErrorCode.QUERY_TOO_COSTLY,
+    }
+)
+
+
+class ChargeRefusals:
+    """Step: a document refused for a limit costs its caller ``penalty`` (see the module).
+
+    Wraps parsing and every limit after it; the refusal itself is answered
+    unchanged, and a bucket emptied by it refuses what follows with 429.
+
+    Args:
+        limiter: the buckets.
+        penalty: what a refusal costs: ``max_query_cost``.
+    """
+
+    def __init__(self, limiter: RateLimiter, *, penalty: int) -> None:
+        self.limiter = limiter
+        self.penalty = penalty
+
+    async def __call__(self, exchange: Exchange, call_next: Handler) -> Reply:
+        try:
+            return await call_next(exchange)
+        except RequestRejected as exc:
+            if exc.code in OVER_LIMIT:
+                await self.limiter.drain(exchange.client_id, self.penalty)
+            raise
 
 
 async def charge(limiter: RateLimiter, client_id: str, cost: int) -> None:

@@ -65,6 +65,10 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{' '.join(ids)}]" if ids else line
 
 
+#: ``extra=`` of a record an operator must see every time (a configuration reload's outcome).
+EVERY_TIME: dict[str, object] = {"every_time": True}
+
+
 class RepeatFilter(logging.Filter):
     """Lets a repeated warning or error through once per ``window`` seconds.
 
@@ -86,7 +90,7 @@ class RepeatFilter(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING:
+        if record.levelno < logging.WARNING or getattr(record, "every_time", False):
             return True
         key = _likeness(record)
         now = time.monotonic()

@@ -3,7 +3,9 @@
 ``clients.py`` holds the configured clients and the scope names (a leaf:
 ``gateway.settings`` imports it), ``auth.py`` turns credentials into an
 ``Identity``, ``permissions.py`` applies scopes to fields, ``persisted.py``
-serves APQ and per-client allowlists, ``csrf.py`` the browser guards.
+serves APQ and per-client allowlists, ``csrf.py`` the browser guards,
+``reload.py`` swaps in the clients and JWT settings of a changed settings
+file (or on SIGHUP) without a restart.
 
 May import: ``gateway.settings``, ``gateway.errors`` and each other; never
 ``http``, ``limits`` or ``caching``.

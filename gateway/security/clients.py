@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, field_validator
@@ -27,11 +28,39 @@ KEY_PREFIX = "gwk_"
 _HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
+#: A scope a declared bolt-on may name (``forecast:read``); checked against the
+#: declarations when the app is built (``check_client_scopes``).
+_DECLARABLE = re.compile(r"^[a-z][a-z0-9_.-]*:[a-z][a-z0-9_.-]*$")
+_BUILT_IN_PREFIXES = frozenset(scope.partition(":")[0] + ":" for scope in ALL_SCOPES)
+
+
 def _known_scopes(scopes: list[str]) -> list[str]:
-    unknown = sorted(set(scopes) - ALL_SCOPES)
+    # A typo of a built-in scope is refused here; a bolt-on's scope once the declarations
+    # are read (they are not known yet when the settings are).
+    unknown = sorted(
+        scope
+        for scope in set(scopes) - ALL_SCOPES
+        if not _DECLARABLE.match(scope) or scope.startswith(tuple(_BUILT_IN_PREFIXES))
+    )
     if unknown:
         raise ValueError(f"unknown scopes {unknown}; known: {sorted(ALL_SCOPES)}")
     return scopes
+
+
+def check_client_scopes(clients: Iterable[ClientConfig], declared: frozenset[str]) -> None:
+    """Every client's scopes are built-in or declared by a bolt-on.
+
+    Raises:
+        ValueError: one line naming the client and the scope nobody declares.
+    """
+    known = ALL_SCOPES | declared
+    for client in clients:
+        for scope in client.scopes:
+            if scope not in known:
+                raise ValueError(
+                    f"client {client.id!r} has scope {scope!r}, which neither the gateway "
+                    f"nor a declared bolt-on defines (known: {', '.join(sorted(known))})"
+                )
 
 
 class ClientConfig(BaseModel):

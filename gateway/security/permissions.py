@@ -197,6 +197,11 @@ def guard_fields(schema: GraphQLSchema) -> None:
     setattr(schema, _GUARDED, True)
 
 
+def scope_guard(what: str, scope: str, resolve: Callable[..., Any]) -> Callable[..., Any]:
+    """``resolve`` that first checks the caller has ``scope`` (a declared field's guard)."""
+    return _checked(what, scope, resolve)
+
+
 def _checked(what: str, scope: str, resolve: Callable[..., Any]) -> Callable[..., Any]:
     shown = "<none>" if scope == _UNMAPPED_MUTATION else scope
 

@@ -24,6 +24,7 @@ import pytest
 
 from gateway.app import create_app
 from simulators.runner import BackgroundServer, Simulators
+from tests.support.core import private_copy
 from tests.support.gateway import TEST_API_KEY, settings_for
 
 HERE = Path(__file__).resolve().parent
@@ -57,9 +58,13 @@ def node_modules() -> Path:
 
 
 @pytest.fixture(scope="module")
-def graphql_url(sqlite_core: str, sims: Simulators) -> Iterator[str]:
-    # The bolt-on cache off: each deferred price is a real (slow) Pricing call.
-    app = create_app(settings_for(sqlite_core, sims, cache_enabled=False))
+def graphql_url(
+    sqlite_core: str, sims: Simulators, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    # The bolt-on cache off: each deferred price is a real (slow) Pricing call. Apollo's
+    # script cancels an order: on a copy of the shared core, which the read tests count.
+    core = private_copy(sqlite_core, tmp_path_factory.mktemp("node-clients"))
+    app = create_app(settings_for(core, sims, cache_enabled=False))
     with BackgroundServer(app) as server:
         yield f"{server.url}/graphql"
 

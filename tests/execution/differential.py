@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from inspect import isawaitable
 from typing import Any
 
 import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    ExperimentalIncrementalExecutionResults,
     GraphQLSchema,
     experimental_execute_incrementally,
     parse,
@@ -57,6 +59,23 @@ def formatted(result: ExecutionResult) -> bytes:
     return orjson.dumps({"data": result.data, "errors": errors})
 
 
+async def streamed(results: ExperimentalIncrementalExecutionResults) -> bytes:
+    """An incremental delivery (@defer/@stream): the initial payload, then every later
+    payload's entries sorted, since deferred fragments finish in whichever order their
+    backends answer."""
+
+    def canonical(entry: Any) -> str:
+        return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
+
+    later: dict[str, list[str]] = {"pending": [], "incremental": [], "completed": []}
+    async for subsequent in results.subsequent_results:
+        formatted = subsequent.formatted
+        for part, entries in later.items():
+            entries += [canonical(entry) for entry in formatted.get(part) or ()]
+    ordered = {part: sorted(entries) for part, entries in later.items()}
+    return orjson.dumps([results.initial_result.formatted, ordered])
+
+
 def _loader_batches() -> dict[str, int]:
     counts: dict[str, int] = {}
     for metric in LOADER_BATCH_SIZE.collect():
@@ -87,6 +106,8 @@ async def _settle(tasks_before: set[asyncio.Task[Any]]) -> None:
 def propagated(response: bytes) -> bool:
     """Whether an error of the response nulled more than its own field."""
     body = orjson.loads(response)
+    if isinstance(body, list):  # an incremental delivery: its initial payload
+        body = body[0]
     for error in body.get("errors") or ():
         path = error.get("path")
         if path is None:
@@ -141,6 +162,7 @@ class Differential:
         context = self.context(scopes)
         tasks_before = asyncio.all_tasks()
         result: ExecutionResult | None = None
+        response: bytes | None = None
         if compiled:
             result = await execute_compiled(
                 self.schema,
@@ -164,14 +186,21 @@ class Differential:
                 is_awaitable=optimized_is_awaitable,
                 operation_extensions=None,
             )
-            result = outcome if isinstance(outcome, ExecutionResult) else await outcome
+            settled = outcome if not isawaitable(outcome) else await outcome
+            if isinstance(settled, ExperimentalIncrementalExecutionResults):
+                response = await streamed(settled)
+            else:
+                result = settled
+        if response is None:
+            assert result is not None
+            response = formatted(result)
         # Work the operation left running (a loader batch whose fields were cancelled by a
         # non-null error) finishes before counting, or it would count for the next run.
         await _settle(tasks_before)
         batches_after = _loader_batches()
         observation = Observation(
             fell_back=fell_back,
-            response=formatted(result),
+            response=response,
             statements=self.backends.core.statements - statements_before,
             bolt_on_calls={
                 served.state.service: served.state.total - before

@@ -89,6 +89,15 @@ def sqlite_url(folder: Path) -> str:
     return f"sqlite+aiosqlite:///{folder / 'core.db'}"
 
 
+def private_copy(sqlite_core: str, folder: Path) -> str:
+    """A copy of a seeded SQLite core in ``folder``, for a test that writes; its URL.
+
+    The shared cores are read-only: the read tests count their rows.
+    """
+    shutil.copyfile(sqlite_core.removeprefix("sqlite+aiosqlite:///"), folder / "core.db")
+    return sqlite_url(folder)
+
+
 class SeededCores:
     """The ``cores`` fixture: databases for tests, on either backend.
 

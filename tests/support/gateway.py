@@ -47,6 +47,8 @@ def settings_for(core_url: str, sims: Simulators, **overrides: Any) -> Settings:
         "shipping_url": sims.shipping.url,
         "shipping_token": SHIPPING_TOKEN,
         "clients": [client_config()],
+        # No declared bolt-ons unless a test declares some (never the checkout's bolt-ons/).
+        "bolt_ons_dir": None,
         **overrides,
     }
     return Settings(**values)
