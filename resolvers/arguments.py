@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 
 from gateway.errors import UserInputError
+from gateway.writes.use_case import MAX_KEY_LENGTH, text_problem
 
-#: Longest business key (account number, SKU, order number, warehouse code) accepted.
-MAX_KEY_LENGTH = 100
 #: Longest free text searched for or compared (a name filter, a category).
 MAX_TEXT_LENGTH = 200
 #: The largest primary key: the core's ids are 64-bit integers.
@@ -30,13 +29,8 @@ MAX_PK = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
-def problem(value: str, *, max_length: int) -> str | None:
-    """Why ``value`` cannot be sent to the core, or ``None`` when it can."""
-    if "\x00" in value:
-        return "must not contain the NUL character (U+0000)"
-    if len(value) > max_length:
-        return f"must be at most {max_length} characters"
-    return None
+#: Why a text cannot be sent to the core: the write side's rule, one definition for both.
+problem = text_problem
 
 
 def key(value: str, field: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from adapters.core.writes import WriteErrorCode, WriteRejected
 from adapters.errors import BackendError
 from gateway.context import Context
-from resolvers.customer_writes import Outcome, unavailable
+from gateway.writes.use_case import Outcome, unavailable
 
 
 async def once(

@@ -1,4 +1,12 @@
-"""The write side's runtime: transactions' services, change hooks and the outbox.
+"""The write side: the mutations' use cases and their runtime (services, change hooks, outbox).
+
+``customers.py`` and ``orders.py`` are the use cases (``create_customer``,
+``update_customer``, ``create_order``, ``place_order``, ``cancel_order``,
+``ship_order``): plain async functions that take their dependencies by
+keyword (core, writer, bolt-on adapters, ``Actor``, ``announce``), know
+nothing of GraphQL, and return an ``Outcome`` (``use_case.py``: the record,
+or the user errors of a write that wrote nothing). The resolvers only hand
+them the operation's dependencies.
 
 ``services.py`` bundles what mutations need (the core writer, the live
 event bus, the change hooks, the idempotency store); ``changes.py`` tells
@@ -7,5 +15,11 @@ business events to the bolt-ons; ``replay.py`` is what a mutation sees of
 its request's Idempotency-Key (the log of the writes it committed).
 
 May import: ``adapters``, ``gateway.settings``, ``gateway.events``,
-``gateway.backends``; never ``http``.
+``gateway.backends``; never ``http``, ``schema``, ``resolvers`` or strawberry.
 """
+
+from gateway.writes.customers import CustomerChanges, CustomerOutcome
+from gateway.writes.orders import OrderOutcome
+from gateway.writes.use_case import Announce, Outcome
+
+__all__ = ["Announce", "CustomerChanges", "CustomerOutcome", "OrderOutcome", "Outcome"]
