@@ -24,7 +24,7 @@ from gateway.backends import Backends
 from gateway.bolt_ons import BoltOnFacts, Declaration
 from gateway.bolt_ons.graph import add_bolt_on_fields
 from gateway.bolt_ons.loading import field_resolver
-from gateway.caching.responses import InvalidationBroadcast, response_cache_from_settings
+from gateway.caching.responses import InvalidationBroadcast, ResponseCache
 from gateway.context import ContextFactory
 from gateway.execution.compiled import PlanCache
 from gateway.execution.documents import Documents
@@ -37,7 +37,7 @@ from gateway.http.server import HeaderLimits
 from gateway.http.websocket import GatewayWebSocketView, WebSocketOperations
 from gateway.lifecycle import CloseConnectionsWhileDraining
 from gateway.limits.cost import CostModel
-from gateway.limits.rate import LimiterLifetime, rate_limiter_from_settings
+from gateway.limits.rate import LimiterLifetime, RateLimiter
 from gateway.limits.shape import ShapeLimits
 from gateway.observability.request_id import RequestIdMiddleware
 from gateway.observability.wiring import Observability
@@ -91,17 +91,17 @@ class _Parts:
 def _parts(settings: Settings, backends: Backends) -> _Parts:
     schema = create_schema(settings, backends.declarations)
     bolt_ons = BoltOnFacts(backends.declarations)
-    writes = WriteServices(settings, backends)
+    writes = WriteServices.from_settings(settings, backends)
     if backends.cache is not None:
         # Committed writes drop exactly the cached bolt-on answers they made stale.
         writes.on_change.append(backends.cache.apply_changes)
-    response_cache = response_cache_from_settings(settings, bolt_ons.read_ttls(settings.cache_ttls))
-    broadcast = None
-    if response_cache is not None:
-        # `gateway serve` warns about several workers without Redis once, not once per worker.
-        broadcast = InvalidationBroadcast(
-            response_cache, settings.redis_url, channel=settings.response_cache_channel
+    response_cache = broadcast = None
+    if settings.response_cache_enabled:
+        response_cache = ResponseCache.from_settings(
+            settings, bolt_ons.read_ttls(settings.cache_ttls)
         )
+        # `gateway serve` warns about several workers without Redis once, not once per worker.
+        broadcast = InvalidationBroadcast.from_settings(settings, response_cache)
         writes.on_change.append(broadcast.writes_committed)
     services = GraphQLServices(
         documents=Documents(
@@ -111,26 +111,15 @@ def _parts(settings: Settings, backends: Backends) -> _Parts:
         cost_model=CostModel.from_settings(
             settings, bolt_ons.field_costs(settings.bolt_on_field_cost)
         ),
-        shape_limits=ShapeLimits(
-            max_depth=settings.max_query_depth,
-            max_aliases=settings.max_query_aliases,
-            max_spreads=settings.max_fragment_spreads,
-            max_fields=settings.max_query_cost,
-            max_merges=settings.max_field_merges,
-        ),
+        shape_limits=ShapeLimits.from_settings(settings),
         max_body_bytes=settings.max_body_bytes,
         max_batch=settings.batch_max_operations,
         plans=PlanCache(maxsize=settings.compiled_plans) if settings.compiled_execution else None,
         authenticator=Authenticator.from_settings(settings, extra_scopes=bolt_ons.scopes),
         persisted=PersistedQueries.from_settings(settings),
         response_cache=response_cache,
-        limiter=rate_limiter_from_settings(settings) if settings.rate_limit_enabled else None,
-        idempotency=IdempotencyStore(
-            backends.core,
-            ttl=settings.idempotency_ttl,
-            wait=settings.idempotency_wait,
-            lease=settings.idempotency_lease,
-        ),
+        limiter=RateLimiter.from_settings(settings) if settings.rate_limit_enabled else None,
+        idempotency=IdempotencyStore.from_settings(settings, backends.core),
     )
     return _Parts(settings, schema, backends, writes, services, broadcast)
 
@@ -217,7 +206,7 @@ def create_app(settings: Settings, *, backends: Backends | None = None) -> Starl
             entered and closed by the app's lifespan either way.
     """
     parts = _parts(settings, backends if backends is not None else Backends.from_settings(settings))
-    observability = Observability(settings, parts.backends)
+    observability = Observability.from_settings(settings, parts.backends)
     routes = _routes(parts)
     routes.extend(observability.routes())
     app = Starlette(routes=routes, lifespan=_lifespan(parts, observability))

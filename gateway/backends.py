@@ -14,6 +14,7 @@ from adapters.observe import CallObserver
 from adapters.pricing import PricingAdapter
 from adapters.resilience import Bulkhead, CircuitBreaker, Resilience, RetryPolicy, StateCallback
 from adapters.shipping import ShippingAdapter
+from gateway.backends_settings import BackendSettings
 from gateway.bolt_ons.adapter import DeclaredAdapter
 from gateway.bolt_ons.declaration import Declaration, load_declarations
 from gateway.bolt_ons.loading import cache_operation, stale_on_change
@@ -25,6 +26,7 @@ from gateway.caching.bolt_on import (
     RedisStorage,
     fresh_ttl,
 )
+from gateway.caching.settings import CachingSettings
 from gateway.settings import Settings
 
 
@@ -110,7 +112,7 @@ class Backends:
                 **http(declaration.name, declaration.timeout),
             )
         if settings.cache_enabled:
-            backends.cache = bolt_on_cache(settings, backends)
+            backends.cache = _bolt_on_cache(settings, backends)
         return backends
 
     @property
@@ -154,7 +156,7 @@ class Backends:
 
 
 def resilience(
-    settings: Settings, service: str, timeout: float, on_change: StateCallback | None
+    settings: BackendSettings, service: str, timeout: float, on_change: StateCallback | None
 ) -> Resilience:
     """Retry policy, breaker and bulkhead of one bolt-on, from the settings."""
     return Resilience(
@@ -183,7 +185,7 @@ def resilience(
 
 
 def cache_policies(
-    settings: Settings, declarations: tuple[Declaration, ...] = ()
+    settings: CachingSettings, declarations: tuple[Declaration, ...] = ()
 ) -> dict[str, CachePolicy]:
     """The cache policy of each cacheable operation: TTL by ``service.operation``, else service.
 
@@ -213,7 +215,7 @@ def cache_policies(
     return policies
 
 
-def bolt_on_cache(settings: Settings, backends: Backends) -> BoltOnCache:
+def _bolt_on_cache(settings: CachingSettings, backends: Backends) -> BoltOnCache:
     """In memory by default; in Redis, shared by every instance, when ``redis_url`` is set."""
     storage = (
         RedisStorage(settings.redis_url) if settings.redis_url is not None else MemoryStorage()

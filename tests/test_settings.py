@@ -64,3 +64,21 @@ def test_database_url_gets_the_async_driver(given: str, expected: str) -> None:
 def test_unsupported_database_url_is_refused() -> None:
     with pytest.raises(ValidationError, match="core_database_url"):
         Settings(core_database_url="mysql://u@h/db")
+
+
+def test_each_validator_name_is_used_by_one_settings_group() -> None:
+    # Settings composes the wings' groups by inheritance: two groups defining a validator
+    # of the same name would silently keep only one of them.
+    seen: dict[str, str] = {}
+    for group in Settings.__mro__[1:]:
+        decorators = group.__dict__.get("__pydantic_decorators__")
+        if decorators is None or group.__module__.startswith("pydantic"):
+            continue
+        own = {**decorators.field_validators, **decorators.model_validators}
+        # Only those the group defines itself (pydantic lists the inherited ones too).
+        defined_here = f"{group.__module__}.{group.__qualname__}:"
+        names = [name for name, info in own.items() if info.cls_ref.startswith(defined_here)]
+        for name in names:
+            assert name not in seen, f"{group.__name__}.{name} also in {seen.get(name)}"
+            seen[name] = group.__name__
+    assert len(seen) >= 5  # the groups' validators were found

@@ -4,6 +4,9 @@
 stale answers, invalidation by change hooks); ``responses.py`` answers a
 repeated query without running it.
 
+``settings.py`` is this wing's group of the one ``Settings`` (imports no
+gateway module but ``gateway.shared_settings``).
+
 May import: ``adapters``, ``gateway.settings``, ``gateway.events``; never
 ``http`` or ``schema``.
 """

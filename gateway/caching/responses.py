@@ -45,6 +45,7 @@ import orjson
 from adapters import reads
 from adapters.reads import CORE
 from gateway.caching.bolt_on import OPERATIONS, fresh_ttl
+from gateway.caching.settings import CachingSettings
 from gateway.events import RedisEventBus
 from gateway.limits.rate import RateLimiter, charge
 from gateway.loaders import ACTIVITIES_LABEL, STALE_EXTENSION, TRACKING_LABEL
@@ -135,6 +136,26 @@ class ResponseCache:
         self.generation = 0  # bumped by every invalidation
         self._entries: OrderedDict[CacheKey, CachedResponse] = OrderedDict()
         self._flights: dict[CacheKey, asyncio.Future[CachedResponse | None]] = {}
+
+    @classmethod
+    def from_settings(
+        cls, settings: CachingSettings, bolt_on_ttls: Mapping[str, float] | None = None
+    ) -> ResponseCache:
+        """The response cache the settings describe (``response_cache_enabled`` is the caller's).
+
+        ``bolt_on_ttls``: the fresh seconds of the declared bolt-ons' reads, by read
+        mark (``forecast.batchGetForecasts``): a response lives no longer than they.
+        """
+        labels = [op.label for op in OPERATIONS] + [ACTIVITIES_LABEL, TRACKING_LABEL]
+        read_ttls = {label: fresh_ttl(settings.cache_ttls, label) for label in labels}
+        read_ttls.update(bolt_on_ttls or {})
+        return cls(
+            ttl=settings.response_cache_ttl,
+            max_entries=settings.response_cache_max_entries,
+            max_bytes=settings.response_cache_max_bytes,
+            include_core=settings.response_cache_include_core,
+            read_ttls=read_ttls,
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -336,6 +357,12 @@ class InvalidationBroadcast:
         self.bus = RedisEventBus(redis_url, channel=channel) if redis_url else None
         self._listener: asyncio.Task[None] | None = None
 
+    @classmethod
+    def from_settings(
+        cls, settings: CachingSettings, cache: ResponseCache
+    ) -> InvalidationBroadcast:
+        return cls(cache, settings.redis_url, channel=settings.response_cache_channel)
+
     async def start(self) -> None:
         """Subscribe to the channel; returns once subscribed (or after 5 s)."""
         if self.bus is None:
@@ -380,34 +407,11 @@ def several_workers_warning(settings: Settings) -> str | None:
     return None
 
 
-def response_cache_from_settings(
-    settings: Settings, bolt_on_ttls: Mapping[str, float] | None = None
-) -> ResponseCache | None:
-    """The response cache the settings ask for, or ``None`` when it is off.
-
-    ``bolt_on_ttls``: the fresh seconds of the declared bolt-ons' reads, by read
-    mark (``forecast.batchGetForecasts``): a response lives no longer than they.
-    """
-    if not settings.response_cache_enabled:
-        return None
-    labels = [op.label for op in OPERATIONS] + [ACTIVITIES_LABEL, TRACKING_LABEL]
-    read_ttls = {label: fresh_ttl(settings.cache_ttls, label) for label in labels}
-    read_ttls.update(bolt_on_ttls or {})
-    return ResponseCache(
-        ttl=settings.response_cache_ttl,
-        max_entries=settings.response_cache_max_entries,
-        max_bytes=settings.response_cache_max_bytes,
-        include_core=settings.response_cache_include_core,
-        read_ttls=read_ttls,
-    )
-
-
 __all__ = [
     "CacheKey",
     "CachedResponse",
     "InvalidationBroadcast",
     "ResponseCache",
     "cache_key",
-    "response_cache_from_settings",
     "several_workers_warning",
 ]

@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from adapters.core import CoreAdapter
+from gateway.backends_settings import data_dir
 from gateway.bolt_ons import BoltOnFacts
 from gateway.bolt_ons.declaration import Declaration
 from gateway.cli.common import declarations_or_exit
 from gateway.security.clients import ALL_SCOPES, ClientConfig, hash_key, new_key
-from gateway.settings import Settings, data_dir
+from gateway.settings import Settings
 from simulators.runner import Simulators, bind_socket, declared_port, serve_together, url_of
 from simulators.seed import seed
 

@@ -7,6 +7,9 @@ types, refusals), ``idempotency.py`` the ``Idempotency-Key`` replay store,
 ``health.py`` the probes and ``server.py`` the bounds on a request's head
 (uvicorn's parsers and an ASGI guard).
 
+``settings.py`` is this wing's group of the one ``Settings`` (imports no
+gateway module but ``gateway.shared_settings``).
+
 May import: the core modules (``gateway.context``, ``gateway.settings``,
 ``gateway.errors``, ``gateway.backends``), ``execution``, ``security``,
 ``limits``, ``caching``, ``observability`` and ``adapters``. Nothing imports ``http``

@@ -68,6 +68,7 @@ from adapters.core.gateway_tables import idempotency_keys
 from adapters.core.writes import WriteErrorCode, WriteFence, WriteRejected
 from adapters.errors import BackendError
 from gateway.errors import ErrorCode, RequestRejected
+from gateway.http.settings import HttpSettings
 from gateway.pipeline import (
     Exchange,
     GraphQLRequest,
@@ -166,6 +167,15 @@ class IdempotencyStore:
         self.wait = wait
         self.lease = lease
         self.lease_delta = timedelta(seconds=lease)
+
+    @classmethod
+    def from_settings(cls, settings: HttpSettings, core: CoreAdapter) -> IdempotencyStore:
+        return cls(
+            core,
+            ttl=settings.idempotency_ttl,
+            wait=settings.idempotency_wait,
+            lease=settings.idempotency_lease,
+        )
 
     async def run_once(
         self,

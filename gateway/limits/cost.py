@@ -39,8 +39,8 @@ from graphql import (
 )
 
 from gateway.errors import ErrorCode, GraphQLRequestError
+from gateway.limits.settings import LimitsSettings
 from gateway.pipeline import Exchange, Handler, Reply
-from gateway.settings import Settings
 
 #: The hand-written bolt-ons' fields (answered over HTTP: dearer than core fields).
 BOLT_ON_FIELDS: frozenset[tuple[str, str]] = frozenset(
@@ -69,7 +69,7 @@ class CostModel:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, field_costs: Mapping[tuple[str, str], int] | None = None
+        cls, settings: LimitsSettings, field_costs: Mapping[tuple[str, str], int] | None = None
     ) -> CostModel:
         # The built-in bolt-ons' fields, then what a caller adds (the declared bolt-ons').
         weights = dict.fromkeys(BOLT_ON_FIELDS, settings.bolt_on_field_cost)

@@ -26,17 +26,18 @@ from __future__ import annotations
 import logging
 import math
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.errors import ErrorCode, RequestRejected
+from gateway.limits.settings import LimitsSettings
 from gateway.observability.metrics import record_rate_limited
 from gateway.pipeline import Exchange, Handler, Reply
-from gateway.settings import Settings
 
 log = logging.getLogger("gateway.limits.rate")
 
@@ -50,21 +51,36 @@ class Decision:
     retry_after: float  # seconds until the cost would fit; 0 when allowed
 
 
-class RateLimiter(Protocol):
+class RateLimiter(ABC):
     """Charges ``cost`` to ``client_id``'s bucket."""
 
+    @abstractmethod
     async def take(self, client_id: str, cost: int) -> Decision:
         """Take ``cost`` if the bucket holds it; otherwise take nothing and refuse."""
-        ...
 
+    @abstractmethod
     async def drain(self, client_id: str, cost: int) -> Decision:
         """Take ``cost``, or everything the bucket holds when that is less."""
-        ...
 
+    @abstractmethod
     async def aclose(self) -> None: ...
 
+    @classmethod
+    def from_settings(cls, settings: LimitsSettings) -> RateLimiter:
+        """Redis-backed when ``redis_url`` is set, else in memory."""
+        if settings.redis_url:
+            return RedisRateLimiter(
+                settings.redis_url,
+                burst=settings.rate_limit_burst,
+                per_second=settings.rate_limit_per_second,
+                prefix=settings.rate_limit_key_prefix,
+            )
+        return MemoryRateLimiter(
+            burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
+        )
 
-class MemoryRateLimiter:
+
+class MemoryRateLimiter(RateLimiter):
     """Token buckets in this process (one instance, or tests).
 
     Example:
@@ -132,7 +148,7 @@ return {allowed, math.floor(tokens * 1000), retry_ms}
 """
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(RateLimiter):
     """Token buckets shared by every instance through Redis (one atomic Lua script)."""
 
     def __init__(self, url: str, *, burst: int, per_second: float, prefix: str) -> None:
@@ -162,20 +178,6 @@ class RedisRateLimiter:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
-
-
-def rate_limiter_from_settings(settings: Settings) -> RateLimiter:
-    """Redis-backed when ``redis_url`` is set, else in memory."""
-    if settings.redis_url:
-        return RedisRateLimiter(
-            settings.redis_url,
-            burst=settings.rate_limit_burst,
-            per_second=settings.rate_limit_per_second,
-            prefix=settings.rate_limit_key_prefix,
-        )
-    return MemoryRateLimiter(
-        burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
-    )
 
 
 class LimiterLifetime:

@@ -51,6 +51,7 @@ from graphql import (
 )
 
 from gateway.errors import ErrorCode, GraphQLRequestError
+from gateway.limits.settings import LimitsSettings
 from gateway.pipeline import Exchange, Handler, Reply
 
 
@@ -241,6 +242,16 @@ class ShapeLimits:
     max_spreads: int
     max_fields: int
     max_merges: int
+
+    @classmethod
+    def from_settings(cls, settings: LimitsSettings) -> ShapeLimits:
+        return cls(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_query_aliases,
+            max_spreads=settings.max_fragment_spreads,
+            max_fields=settings.max_query_cost,
+            max_merges=settings.max_field_merges,
+        )
 
     def refusal(self, document: DocumentNode, schema: GraphQLSchema) -> GraphQLRequestError | None:
         """The refusal of ``document``, or ``None`` when it is within bounds."""

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from gateway.observability.request_id import RequestIdFilter
-from gateway.settings import Settings
+from gateway.observability.settings import ObservabilitySettings
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
 #: uvicorn's terminal colours: noise in a JSON line.
@@ -121,20 +121,20 @@ def _likeness(record: logging.LogRecord) -> tuple[Any, ...]:
     return (record.name, record.levelno, str(record.msg), *place)
 
 
-def log_format(settings: Settings) -> str:
+def log_format(settings: ObservabilitySettings) -> str:
     """``json`` or ``text``: the setting, else JSON in production and text in development."""
     if settings.log_format is not None:
         return settings.log_format
     return "json" if settings.env == "production" else "text"
 
 
-def formatter_for(settings: Settings) -> logging.Formatter:
+def formatter_for(settings: ObservabilitySettings) -> logging.Formatter:
     if log_format(settings) == "json":
         return JsonFormatter()
     return TextFormatter()
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: ObservabilitySettings) -> None:
     """Send every log record to stderr in the configured format and level."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter_for(settings))

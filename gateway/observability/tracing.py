@@ -33,7 +33,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from adapters.observe import CallRecord
-from gateway.settings import Settings
+from gateway.observability.settings import ObservabilitySettings
 
 TRACER_NAME = "boltgate.gateway"
 PROPAGATOR = TraceContextTextMapPropagator()
@@ -43,7 +43,7 @@ class TracingUnavailable(RuntimeError):
     """The configured exporter cannot be built (its package is missing)."""
 
 
-def build_tracer_provider(settings: Settings) -> TracerProvider | None:
+def build_tracer_provider(settings: ObservabilitySettings) -> TracerProvider | None:
     """The provider the settings ask for, or ``None`` when tracing is off.
 
     Raises:
@@ -62,7 +62,7 @@ def build_tracer_provider(settings: Settings) -> TracerProvider | None:
     return provider
 
 
-def exporter_problem(settings: Settings) -> str | None:
+def exporter_problem(settings: ObservabilitySettings) -> str | None:
     """Why the configured exporter cannot start (checked before serving), or ``None``."""
     if not (settings.tracing_enabled and settings.tracing_exporter == "otlp"):
         return None
@@ -79,7 +79,7 @@ _OTLP_MISSING = (
 )
 
 
-def _otlp_exporter(settings: Settings) -> SpanExporter:
+def _otlp_exporter(settings: ObservabilitySettings) -> SpanExporter:
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
             OTLPSpanExporter,

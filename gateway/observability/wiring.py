@@ -1,7 +1,7 @@
 """Wires metrics, tracing and request logs into one app (used by ``create_app``).
 
 Kept apart from ``gateway.app`` so the composition root needs only a few
-lines: build ``Observability(settings, backends)``, add its routes, enter
+lines: build ``Observability.from_settings(settings, backends)``, add its routes, enter
 ``running(app)`` in the lifespan, and ``install(app)`` its middleware.
 """
 
@@ -22,33 +22,54 @@ from gateway.backends import Backends
 from gateway.lifecycle import drain_on_sigterm
 from gateway.observability import metrics
 from gateway.observability.middleware import ObservabilityMiddleware
+from gateway.observability.settings import ObservabilitySettings
 from gateway.observability.stats import StatsObserver, attach_observers
 from gateway.observability.tracing import CallSpans, build_tracer_provider, tracer_of
-from gateway.settings import Settings
 
 
 class Observability:
     """The observability parts of one app, built from the settings.
 
     Example:
-        >>> observability = Observability(settings, backends)
+        >>> observability = Observability.from_settings(settings, backends)
         >>> routes.extend(observability.routes())
         >>> observability.install(app)
     """
 
-    def __init__(self, settings: Settings, backends: Backends) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        backends: Backends,
+        *,
+        tracer_provider: TracerProvider | None,
+        metrics_enabled: bool,
+        access_log: bool,
+        drain_delay: float,
+    ) -> None:
         self.backends = backends
-        self.tracer_provider: TracerProvider | None = build_tracer_provider(settings)
+        self.metrics_enabled = metrics_enabled
+        self.access_log = access_log
+        self.drain_delay = drain_delay
+        self.tracer_provider = tracer_provider
         self.tracer: Tracer | None = (
             tracer_of(self.tracer_provider) if self.tracer_provider is not None else None
         )
         self.observers: list[CallObserver] = [StatsObserver()]
-        if settings.metrics_enabled:
+        if metrics_enabled:
             self.observers.append(metrics.MetricsObserver())
         if self.tracer is not None:
             self.observers.append(CallSpans(self.tracer))
         self.outbox = metrics.OutboxCollector(self._core_engine)
+
+    @classmethod
+    def from_settings(cls, settings: ObservabilitySettings, backends: Backends) -> Observability:
+        """Raises ``TracingUnavailable`` when the configured span exporter cannot be built."""
+        return cls(
+            backends,
+            tracer_provider=build_tracer_provider(settings),
+            metrics_enabled=settings.metrics_enabled,
+            access_log=settings.access_log,
+            drain_delay=settings.shutdown_drain_delay_seconds,
+        )
 
     def _core_engine(self) -> AsyncEngine | None:
         try:
@@ -57,7 +78,7 @@ class Observability:
             return None
 
     def routes(self) -> list[BaseRoute]:
-        if not self.settings.metrics_enabled:
+        if not self.metrics_enabled:
             return []
         return [Route("/metrics", metrics.metrics_endpoint(self.outbox))]
 
@@ -65,8 +86,8 @@ class Observability:
         app.add_middleware(
             ObservabilityMiddleware,
             tracer=self.tracer,
-            access_log=self.settings.access_log,
-            metrics_enabled=self.settings.metrics_enabled,
+            access_log=self.access_log,
+            metrics_enabled=self.metrics_enabled,
         )
         app.state.tracer_provider = self.tracer_provider
 
@@ -82,11 +103,11 @@ class Observability:
     async def running(self, app: Starlette) -> AsyncIterator[None]:
         """Inside the lifespan, after the backends are entered."""
         attach_observers(self.backends, self.observers, self.tracer)
-        if self.settings.metrics_enabled:
+        if self.metrics_enabled:
             metrics.mark_worker_up()
             self._watch_breakers()
         try:
-            with drain_on_sigterm(app, delay=self.settings.shutdown_drain_delay_seconds):
+            with drain_on_sigterm(app, delay=self.drain_delay):
                 yield
         finally:
             if self.tracer_provider is not None:

@@ -7,6 +7,9 @@ serves APQ and per-client allowlists, ``csrf.py`` the browser guards,
 ``reload.py`` swaps in the clients and JWT settings of a changed settings
 file (or on SIGHUP) without a restart.
 
+``settings.py`` is this wing's group of the one ``Settings`` (imports no
+gateway module but ``gateway.shared_settings`` and ``clients.py``).
+
 May import: ``gateway.settings``, ``gateway.errors`` and each other; never
 ``http``, ``limits`` or ``caching``.
 """

@@ -37,7 +37,7 @@ from gateway.security.clients import (
 )
 
 if TYPE_CHECKING:
-    from gateway.settings import Settings
+    from gateway.security.settings import SecuritySettings
 
 _JWT_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 
@@ -124,7 +124,7 @@ class Authenticator:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, extra_scopes: frozenset[str] = frozenset()
+        cls, settings: SecuritySettings, *, extra_scopes: frozenset[str] = frozenset()
     ) -> Authenticator:
         """From the settings' clients and JWT keys.
 

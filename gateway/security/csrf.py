@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway.errors import ErrorCode, RequestRejected
 from gateway.pipeline import Exchange, Handler, Reply
-from gateway.settings import Settings
+from gateway.security.settings import SecuritySettings
 
 PREFLIGHT_HEADERS = (
     "x-requested-with",
@@ -89,7 +89,7 @@ CORS_EXPOSED_HEADERS = (
 )
 
 
-def cors_options(settings: Settings) -> dict[str, Any]:
+def cors_options(settings: SecuritySettings) -> dict[str, Any]:
     """Keyword arguments of Starlette's ``CORSMiddleware`` from the settings' allowlist."""
     extra = list(settings.cors_allow_headers)
     return {

@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 
 from gateway.errors import ErrorCode, RequestRejected
 from gateway.pipeline import Exchange, Handler, Reply
-from gateway.settings import Settings
+from gateway.security.settings import SecuritySettings
 
 log = logging.getLogger("gateway.security.persisted")
 
@@ -137,7 +137,7 @@ class PersistedQueries:
         self.apq_enabled = apq_enabled
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> PersistedQueries:
+    def from_settings(cls, settings: SecuritySettings) -> PersistedQueries:
         store: DocumentStore = (
             RedisDocumentStore(settings.redis_url, prefix=settings.apq_key_prefix)
             if settings.redis_url

@@ -33,42 +33,56 @@ class WriteServices:
     """The writer, event bus, change hooks, and outbox dispatcher.
 
     Args:
-        settings: the gateway's settings (the writes, outbox and events block).
         backends: the adapters; the core and the CRM are used here.
+        bus: the live event bus (subscriptions).
+        outbox: the dispatcher and the core adapter it polls through, or
+            ``None`` when this process delivers no outbox events.
 
     Example:
-        >>> writes = WriteServices(settings, backends)
+        >>> writes = WriteServices.from_settings(settings, backends)
         >>> async with backends, writes:
         ...     writes.on_change.append(lambda changes: print(changes))
     """
 
-    def __init__(self, settings: Settings, backends: Backends) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        backends: Backends,
+        *,
+        bus: EventBus,
+        outbox: tuple[OutboxDispatcher, CoreAdapter] | None = None,
+    ) -> None:
         self.backends = backends
         self.writer = CoreWriter(backends.core)
-        self.bus: EventBus = create_event_bus(settings.redis_url, channel=settings.events_channel)
+        self.bus = bus
         self.on_change = ChangeHooks()
-        self.dispatcher: OutboxDispatcher | None = None
+        self.dispatcher: OutboxDispatcher | None = outbox[0] if outbox is not None else None
+        self._outbox_core: CoreAdapter | None = outbox[1] if outbox is not None else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, backends: Backends) -> WriteServices:
+        """The event bus and, unless ``outbox_dispatcher`` is off, the outbox dispatcher."""
+        bus = create_event_bus(settings.redis_url, channel=settings.events_channel)
+        if not settings.outbox_dispatcher:
+            return cls(backends, bus=bus)
         # The dispatcher polls through a small pool of its own: its background
         # rounds neither take connections from requests nor show in the
         # request adapter's statement count.
-        self._outbox_core: CoreAdapter | None = None
-        if settings.outbox_dispatcher:
-            self._outbox_core = CoreAdapter(
-                settings.core_database_url,
-                pool_size=2,
-                statement_timeout=settings.core_statement_timeout,
-            )
-            self.dispatcher = OutboxDispatcher(
-                self._outbox_core,
-                backends.crm,
-                batch_size=settings.outbox_batch_size,
-                max_attempts=settings.outbox_max_attempts,
-                backoff_base=settings.outbox_backoff_base,
-                backoff_max=settings.outbox_backoff_max,
-                lease=settings.outbox_lease,
-                poll_interval=settings.outbox_poll_interval,
-            )
+        core = CoreAdapter(
+            settings.core_database_url,
+            pool_size=2,
+            statement_timeout=settings.core_statement_timeout,
+        )
+        dispatcher = OutboxDispatcher(
+            core,
+            backends.crm,
+            batch_size=settings.outbox_batch_size,
+            max_attempts=settings.outbox_max_attempts,
+            backoff_base=settings.outbox_backoff_base,
+            backoff_max=settings.outbox_backoff_max,
+            lease=settings.outbox_lease,
+            poll_interval=settings.outbox_poll_interval,
+        )
+        return cls(backends, bus=bus, outbox=(dispatcher, core))
 
     async def __aenter__(self) -> Self:
         """Create the gateway's tables if missing, connect the bus, start the dispatcher.

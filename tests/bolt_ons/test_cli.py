@@ -825,3 +825,33 @@ def test_validation_converts_openapi_schemas() -> None:
     ]
     assert validate_response(forecast, response, []) == ["(response): [] is not of type 'object'"]
     assert validate_response(forecast, None, "anything") == []
+
+
+# --- start-up --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (('operation = "batchGetForecasts"', 'operation = "getForecast"'),
+         "fields[0].operation: 'getForecast' is not an operationId of forecast.openapi.yaml"),
+        (('on = "Product"', 'on = "Produkt"'), "fields[0].on: 'Produkt' is not a core type"),
+        (('name = "forecast"\noperation', 'name = "price"\noperation'),
+         "fields[0].name: Product already has a field 'price'"),
+    ],
+    ids=["contract", "unknown type", "clash"],
+)  # fmt: skip
+def test_an_invalid_declaration_stops_serve_with_one_line(
+    tmp_path: Path, sqlite_core: str, sims: Simulators, edit: tuple[str, str], problem: str
+) -> None:
+    folder = tmp_path / "bolt-ons"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "forecast.openapi.yaml", folder)
+    (folder / "forecast.toml").write_text(_edit(FORECAST_TOML, edit))
+    env = gateway_env(sqlite_core, sims, GATEWAY_BOLT_ONS_DIR=str(folder), FORECAST_TOKEN="t")
+    result = run_cli(env, "serve", "--port", str(free_port()))
+    assert result.returncode == 2, result.stdout + result.stderr
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert output[0] == "Invalid bolt-on declaration:", output
+    assert output[1].strip().startswith(f"{folder / 'forecast.toml'}: {problem}"), output
+    assert len(output) == 2  # no traceback, nothing served

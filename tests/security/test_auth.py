@@ -188,7 +188,15 @@ def test_settings_refuse_unknown_scopes_and_bad_hashes() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="unknown scopes"):
-        Settings(clients=[{"id": "a", "scopes": ["admin:all"]}])
+        Settings(clients=[{"id": "a", "scopes": ["core:reed"]}])  # a built-in scope's typo
+    with pytest.raises(ValidationError, match="unknown scopes"):
+        Settings(clients=[{"id": "a", "scopes": ["admin all"]}])  # not a scope at all
+    # A scope a bolt-on could declare passes the settings; without a declaration naming
+    # it, the app refuses to start.
+    undeclared = Settings(clients=[{"id": "a", "scopes": ["admin:all"]}])
+    with pytest.raises(ValueError, match="'admin:all', which neither the gateway nor a declared"):
+        Authenticator.from_settings(undeclared)
+    assert Authenticator.from_settings(undeclared, extra_scopes=frozenset({"admin:all"}))
     with pytest.raises(ValidationError, match="sha256"):
         Settings(clients=[{"id": "a", "key_hashes": ["plain-text-key"]}])
 
