@@ -142,7 +142,8 @@ async def _run(
     from gateway.execution import PlanCache, compile_operation, execute_compiled
     from gateway.execution.documents import Documents
     from gateway.execution.masking import masked
-    from gateway.limits.cost import CostModel, ShapeLimits, operation_cost
+    from gateway.limits.cost import CostModel, operation_cost
+    from gateway.limits.shape import ShapeLimits
     from gateway.security.clients import ALL_SCOPES, Identity
     from gateway.security.permissions import refused_root_fields
 
@@ -160,11 +161,7 @@ async def _run(
             query,
             Documents(schema, validation_rules(settings), max_tokens=settings.max_query_tokens),
             CostModel.from_settings(settings),
-            ShapeLimits(
-                max_depth=settings.max_query_depth,
-                max_aliases=settings.max_query_aliases,
-                max_spreads=settings.max_fragment_spreads,
-            ),
+            ShapeLimits.from_settings(settings),
             ContextFactory(settings, backends),
             identity,
             plans,
@@ -273,7 +270,8 @@ def _pipeline(
 
     from gateway.execution.execute import Execute
     from gateway.execution.prepare import OpenContext, Parse, Resolve, Validate
-    from gateway.limits.cost import CostLimit, DocumentLimits
+    from gateway.limits.cost import CostLimit
+    from gateway.limits.shape import DocumentLimits
     from gateway.pipeline import Exchange, GraphQLRequest, Transport, chain
     from gateway.security.permissions import RootPermissions
 
@@ -281,7 +279,7 @@ def _pipeline(
         [
             OpenContext(make_context),
             Parse(documents),
-            DocumentLimits(shape),
+            DocumentLimits(shape, documents.schema),
             Validate(documents),
             Resolve(documents.schema),
             CostLimit(documents.schema, model),
