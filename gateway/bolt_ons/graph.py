@@ -169,7 +169,7 @@ class _Types:
             return self._object(ref or hint, resolved, where), _object_value
         if "enum" in resolved and kind in (None, "string"):
             enum = self._enum(ref or hint, resolved, where)
-            return enum, _same
+            return enum, _member_of(frozenset(resolved["enum"]))
         return _scalar(resolved, self.scalars)
 
     def _object(self, wanted: str, schema: Schema, where: str) -> GraphQLObjectType:
@@ -305,8 +305,15 @@ def _bool(value: Any) -> bool:
     return value
 
 
-def _same(value: Any) -> Any:
-    return value
+def _member_of(values: frozenset[Any]) -> Convert:
+    """An enum value the contract lists (another is the partner's mistake, not ours)."""
+
+    def member(value: Any) -> Any:
+        if value not in values:
+            raise ValueError(f"{value!r} is not one of the contract's values")
+        return value
+
+    return member
 
 
 def _object_value(value: Any) -> Any:

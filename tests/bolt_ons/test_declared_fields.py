@@ -388,3 +388,54 @@ def test_bolt_ons_read_from_the_folder_only(tmp_path: Path) -> None:
     assert load_declarations(None) == ()
     (tmp_path / "notes.md").write_text("not a declaration")
     assert load_declarations(tmp_path) == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"confidence": "certain"}, "is not one of the contract's values"),
+        ({"expected_revenue": 12.5}, "a decimal must be a string"),
+        ({"expected_units": None}, "Forecast.expected_units missing"),
+        ({"generated_at": "2026-12-01T10:00:00"}, "has no time zone"),
+    ],
+    ids=["enum", "decimal as a float", "required missing", "naive time"],
+)
+async def test_an_answer_outside_the_contract_is_the_partners_failure(
+    gateway_factory: GatewayFactory,
+    sqlite_core: str,
+    sims: Simulators,
+    declared: Declared,
+    tmp_path: Path,
+    change: dict[str, Any],
+    reason: str,
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from simulators.runner import BackgroundServer
+
+    forecast = declared.declarations["forecast"]
+
+    async def forecasts(request: Request) -> JSONResponse:
+        items = []
+        for sku in request.query_params.getlist("sku"):
+            item = expected_result(forecast, "forecast", sku)
+            items.append({**item, **change})
+        return JSONResponse({"forecasts": items})
+
+    app = Starlette(routes=[Route("/v1/forecasts", forecasts)])
+    with BackgroundServer(app) as partner:
+        folder = write_examples(tmp_path / "bolt-ons", {**declared.urls, "forecast": partner.url})
+        settings = declared_settings(sqlite_core, sims, declared, bolt_ons_dir=folder)
+        gateway = await gateway_factory(settings)
+        body = await gateway.post(
+            '{ product(sku: "SKU-00001") { sku forecast { sku confidence expectedRevenue '
+            "expectedUnits generatedAt } } }"
+        )
+    assert body["data"]["product"]["sku"] == "SKU-00001"  # the rest of the query answers
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "service": "forecast"}
+    assert "forecast" in error["path"]
+    assert reason in error["message"], error
