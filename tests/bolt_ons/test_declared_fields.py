@@ -11,6 +11,7 @@ read) with an API key header.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -439,3 +440,24 @@ async def test_an_answer_outside_the_contract_is_the_partners_failure(
     assert error["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "service": "forecast"}
     assert "forecast" in error["path"]
     assert reason in error["message"], error
+
+
+async def test_stale_on_error_serves_the_last_good_answer(
+    gateway_factory: GatewayFactory,
+    sqlite_core: str,
+    sims: Simulators,
+    declared: Declared,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # forecast.toml declares stale_on_error = true; its entries are fresh for 0.2 s here.
+    monkeypatch.setenv("GATEWAY_BOLT_ON_FORECAST_CACHE_TTL", "0.2")
+    gateway = await gateway_factory(declared_settings(sqlite_core, sims, declared))
+    query = '{ product(sku: "SKU-00005") { forecast { expectedUnits } } }'
+    fresh = await gateway.data(query)
+    await asyncio.sleep(0.3)  # expired, still kept as the last good value
+    declared.states["forecast"].configure(failure_rate=1.0)
+    body = await gateway.post(query)
+    assert body["data"] == fresh and "errors" not in body
+    [stale] = body["extensions"]["stale"]
+    assert stale["service"] == "forecast" and stale["key"] == "SKU-00005"
+    assert declared.states["forecast"].count("batchGetForecasts") >= 2  # it did try
