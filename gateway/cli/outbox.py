@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from adapters.core import CoreAdapter
-from adapters.core.gateway_tables import ensure_gateway_tables
 from adapters.errors import BackendError
 from gateway.cli.common import ConfigOption, core_unavailable, settings_or_exit
-from gateway.writes.outbox import OutboxStats, outbox_stats, replay_failed
+
+if TYPE_CHECKING:
+    from gateway.writes.outbox import OutboxStats
 
 outbox_app = typer.Typer(
     help="The outbox of business events to the CRM: status and replay.",
@@ -31,13 +31,25 @@ def _database_url(config: Path | None) -> str:
     return settings_or_exit(config).core_database_url
 
 
+# The core adapter and the outbox are imported when a command runs: every other
+# `gateway` command (and `--help`) loads this module too.
+
+
 async def _stats(url: str) -> OutboxStats:
+    from adapters.core import CoreAdapter
+    from adapters.core.gateway_tables import ensure_gateway_tables
+    from gateway.writes.outbox import outbox_stats
+
     async with CoreAdapter(url) as core:
         await ensure_gateway_tables(core)
         return await outbox_stats(core)
 
 
 async def _replay(url: str, ids: list[str]) -> int:
+    from adapters.core import CoreAdapter
+    from adapters.core.gateway_tables import ensure_gateway_tables
+    from gateway.writes.outbox import replay_failed
+
     async with CoreAdapter(url) as core:
         await ensure_gateway_tables(core)
         return await replay_failed(core, ids)

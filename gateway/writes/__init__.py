@@ -18,8 +18,32 @@ May import: ``adapters``, ``gateway.settings``, ``gateway.events``,
 ``gateway.backends``; never ``http``, ``schema``, ``resolvers`` or strawberry.
 """
 
-from gateway.writes.customers import CustomerChanges, CustomerOutcome
-from gateway.writes.orders import OrderOutcome
-from gateway.writes.use_case import Announce, Outcome
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.writes.customers import CustomerChanges, CustomerOutcome
+    from gateway.writes.orders import OrderOutcome
+    from gateway.writes.use_case import Announce, Outcome
+
+#: Loaded on first use: ``gateway.writes.settings`` is read by ``gateway.settings``,
+#: which every CLI command imports, and must not pull in the core adapter with it.
+_LAZY = {
+    "Announce": "gateway.writes.use_case",
+    "Outcome": "gateway.writes.use_case",
+    "CustomerChanges": "gateway.writes.customers",
+    "CustomerOutcome": "gateway.writes.customers",
+    "OrderOutcome": "gateway.writes.orders",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gateway.writes' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = ["Announce", "CustomerChanges", "CustomerOutcome", "OrderOutcome", "Outcome"]
