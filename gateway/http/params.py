@@ -72,6 +72,9 @@ class ReadParams:
         except RequestRejected as exc:
             return Reply.refused(exc, operation)
 
+    def _too_large(self) -> RequestRejected:
+        return RequestRejected(f"the body is larger than {self.max_body_bytes} bytes", status=413)
+
     async def read_json(self, request: Request) -> Any:
         """The body as JSON, its type, charset and size checked first."""
         media, _, params = request.headers.get("content-type", "").partition(";")
@@ -81,18 +84,17 @@ class ReadParams:
         if charset not in (None, "utf-8", "utf8"):
             raise RequestRejected(f"the body must be UTF-8 (not {charset})", status=415)
         declared = request.headers.get("content-length")
-        too_large = f"the body is larger than {self.max_body_bytes} bytes"
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise RequestRejected(too_large, status=413)
+            raise self._too_large()
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise RequestRejected(too_large, status=413)
+                raise self._too_large()
             chunks.append(chunk)
-        body = b"".join(chunks)
-        if not body.strip():
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if not body or body.isspace():
             raise RequestRejected("the body is empty: send a JSON object with a query")
         try:
             return orjson.loads(body)

@@ -12,8 +12,8 @@ runs (a bolt-on's warning, a masked error), not only on the access line.
 from __future__ import annotations
 
 import logging
+import random
 import re
-import uuid
 from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
@@ -28,7 +28,13 @@ current_request_id: ContextVar[str | None] = ContextVar("gateway_request_id", de
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits, like a uuid4's: an id to correlate by, not a secret.
+
+    From ``random`` rather than ``os.urandom``: a system call per request cost
+    about 10 % of a cached answer's CPU. The module's generator is reseeded in
+    every forked worker, so workers never repeat each other's ids.
+    """
+    return f"{random.getrandbits(128):032x}"
 
 
 def request_id() -> str:
