@@ -195,11 +195,8 @@ def cache_policies(
     policies: dict[str, CachePolicy] = {}
     for declaration in declarations:
         for declared in declaration.fields:
-            ttl = settings.cache_ttls.get(
-                declared.label, settings.cache_ttls.get(declaration.name, declaration.cache_ttl)
-            )
             policies[cache_operation(declared).label] = CachePolicy(
-                ttl=ttl,
+                ttl=declaration.fresh_ttl(declared, settings.cache_ttls),
                 stale_ttl=settings.cache_stale_ttl,
                 stale_on_error=declaration.stale_on_error
                 or declaration.name in settings.cache_stale_on_error,

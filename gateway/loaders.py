@@ -102,7 +102,9 @@ class Loaders:
             async def batch(keys: Sequence[str]) -> Sequence[Any]:
                 adapter = self._backends.declared[field.service]
                 cache = self._backends.cache
-                return await load_batch(adapter, cache, field, args, keys, self._stale)
+                return await load_batch(
+                    adapter, cache, field, args, keys, self._stale, variant=variant
+                )
 
             loader = MeasuredDataLoader(load_fn=batch, name=field.label)
             loaders[(field.coordinate, variant)] = loader

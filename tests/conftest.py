@@ -27,6 +27,7 @@ from gateway.app import create_app
 from simulators.runner import BackgroundServer, Simulators
 from simulators.seed import SeedData, generate
 from tests.http.support import Serve
+from tests.support.cli import NO_BOLT_ONS
 from tests.support.core import READ_SCALE, SeededCores, postgres_or_skip
 from tests.support.gateway import AUTH_HEADERS, Gateway, GatewayFactory, settings_for
 from tests.support.simulators import StartSimulators, serve_simulators
@@ -53,6 +54,14 @@ def sims(seed_data: SeedData) -> Iterator[Simulators]:
     """
     with serve_simulators(seeded_orders=len(seed_data.orders)) as running:
         yield running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_checkout_bolt_ons() -> Iterator[None]:
+    """Settings made in tests read no ``bolt-ons/`` of the checkout (a test declares its own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GATEWAY_BOLT_ONS_DIR", str(NO_BOLT_ONS))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -59,9 +59,7 @@ class BoltOnFacts:
     def read_ttls(self, overrides: Mapping[str, float]) -> dict[str, float]:
         """Fresh seconds of each declared read mark (``service.operationId``)."""
         return {
-            field.label: overrides.get(
-                field.label, overrides.get(declaration.name, declaration.cache_ttl)
-            )
+            field.label: declaration.fresh_ttl(field, overrides)
             for declaration in self.declarations
             for field in declaration.fields
             if field.reads

@@ -122,6 +122,11 @@ class Declaration:
     stale_on_error: bool
     fields: tuple[FieldDeclaration, ...]
 
+    def fresh_ttl(self, field: FieldDeclaration, overrides: Mapping[str, float]) -> float:
+        """Seconds ``field``'s answers stay fresh: ``cache_ttls`` by ``name.operationId``,
+        else by ``name``, else the declaration's ``cache_ttl``."""
+        return overrides.get(field.label, overrides.get(self.name, self.cache_ttl))
+
     @property
     def secret(self) -> str | None:
         """The credential, from ``secret_env`` (never stored in the declaration)."""

@@ -81,8 +81,13 @@ async def load_batch(
     args: Mapping[str, Any],
     keys: Sequence[str],
     on_stale: StaleSink | None,
+    *,
+    variant: str,
 ) -> Sequence[Any]:
-    """One slot per key: the field's JSON answer, ``None``/``[]``, or that key's error."""
+    """One slot per key: the field's JSON answer, ``None``/``[]``, or that key's error.
+
+    ``variant``: the arguments as ``variant_of`` gives them (the loader's own key).
+    """
     reads.mark(field.label)
 
     async def fetch(missing: list[str]) -> list[Any]:
@@ -91,7 +96,7 @@ async def load_batch(
     if cache is None or not field.reads:
         return await fetch(list(keys))
     return await cache.get_many(
-        cache_operation(field), keys, fetch, variant=variant_of(args), on_stale=on_stale
+        cache_operation(field), keys, fetch, variant=variant, on_stale=on_stale
     )
 
 

@@ -10,7 +10,6 @@ with that folder as ``bolt_ons_dir`` and a client holding every scope.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,9 @@ from gateway.security.clients import ALL_SCOPES
 from simulators.common import SimulatorState
 from simulators.declared import create_declared_app
 from simulators.runner import BackgroundServer, Simulators
+from tests.bolt_ons.support import copy_examples
 from tests.support.gateway import Gateway, GatewayFactory, client_config, settings_for
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "bolt-ons"
 SECRETS = {"FORECAST_TOKEN": "forecast-test-token", "WARRANTY_API_KEY": "warranty-test-key"}
 DECLARED_SCOPES = frozenset({"forecast:read", "warranty:read"})
 
@@ -46,9 +45,7 @@ class Declared:
 
 def write_examples(folder: Path, urls: dict[str, str] | None = None) -> Path:
     """The example declarations and contracts copied into ``folder`` (base URLs replaced)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for source in EXAMPLES.iterdir():
-        shutil.copy(source, folder / source.name)
+    copy_examples(folder)
     for name, url in (urls or {}).items():
         toml = folder / f"{name}.toml"
         text = re.sub(r'(?m)^base_url = "[^"]*"', f'base_url = "{url}"', toml.read_text())

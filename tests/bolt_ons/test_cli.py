@@ -30,9 +30,9 @@ from gateway.cli.main import app
 from gateway.settings import Settings
 from simulators.declared import create_declared_app
 from simulators.runner import BackgroundServer, Simulators
+from tests.bolt_ons.support import EXAMPLES
 from tests.support.cli import REPO, free_port, gateway_env, run_cli
 
-EXAMPLES = REPO / "examples" / "bolt-ons"
 BUILT_IN_CONTRACTS = Path("/work/shared/contracts")
 TOKEN = "forecast-test-token"
 #: What a proposal and a declaration must agree on.

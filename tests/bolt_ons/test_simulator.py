@@ -9,7 +9,6 @@ and the knobs, counters and admin endpoints are the other simulators'.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -641,35 +640,17 @@ def test_an_invalid_declaration_stops_the_simulators_with_one_line(tmp_path: Pat
 async def test_the_demo_serves_declared_simulators_with_a_shared_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway.cli.demo import prepare_core, run_demo
-    from gateway.settings import Settings
+    from tests.support.demo import running_demo
 
     monkeypatch.delenv("FORECAST_TOKEN", raising=False)
     monkeypatch.setenv("WARRANTY_API_KEY", "demo-warranty-key")
     folder = copy_examples(tmp_path / "bolt-ons")
-    settings = Settings(
-        core_database_url=f"sqlite+aiosqlite:///{tmp_path / 'core.db'}",
-        port=0,
-        bolt_ons_dir=folder,
-    )
-    seeded = await prepare_core(settings, scale=0.01)
-    announced: list[dict[str, Any]] = []
-    seen_env: dict[str, str | None] = {}
-    ready = asyncio.Event()
-    stop = asyncio.Event()
-
-    def started(info: dict[str, Any]) -> None:
-        announced.append(info)
-        for name in ("FORECAST_TOKEN", "WARRANTY_API_KEY", "GATEWAY_BOLT_ON_FORECAST_URL"):
-            seen_env[name] = os.environ.get(name)
-        ready.set()
-
-    demo = asyncio.create_task(
-        run_demo(settings, seeded_orders=seeded, started=started, stop=stop, env_folder=tmp_path)
-    )
-    try:
-        await asyncio.wait_for(ready.wait(), 30)
-        info = announced[0]
+    async with running_demo(tmp_path, bolt_ons_dir=folder) as info:
+        # What the demo put in the environment while it runs.
+        seen_env = {
+            name: os.environ.get(name)
+            for name in ("FORECAST_TOKEN", "WARRANTY_API_KEY", "GATEWAY_BOLT_ON_FORECAST_URL")
+        }
         declared = info["declared"]
         assert set(declared) == {"forecast", "warranty"}
         token = seen_env["FORECAST_TOKEN"]
@@ -687,9 +668,6 @@ async def test_the_demo_serves_declared_simulators_with_a_shared_secret(
                 f"{declared['warranty']}/v2/products/SKU-00001/plans",
                 headers={"X-Partner-Key": "demo-warranty-key"},
             )
-    finally:
-        stop.set()
-        await demo
     assert ok.status_code == 200
     assert refused.status_code == 401
     assert plans.status_code == 200

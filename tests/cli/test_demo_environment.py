@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shlex
 import stat
 from pathlib import Path
-from typing import Any
 
 from gateway.cli.check import run_checks
-from gateway.cli.demo import prepare_core, run_demo
 from gateway.settings import Settings
+from tests.support.demo import running_demo
 
 
 def _exports(path: Path) -> dict[str, str]:
@@ -24,22 +22,8 @@ def _exports(path: Path) -> dict[str, str]:
 
 
 async def test_the_demo_env_file_makes_gateway_check_pass(tmp_path: Path) -> None:
-    settings = Settings(core_database_url=f"sqlite+aiosqlite:///{tmp_path / 'core.db'}", port=0)
-    seeded = await prepare_core(settings, scale=0.01)
-    announced: list[dict[str, Any]] = []
-    ready = asyncio.Event()
-    stop = asyncio.Event()
-
-    def started(info: dict[str, Any]) -> None:
-        announced.append(info)
-        ready.set()
-
-    demo = asyncio.create_task(
-        run_demo(settings, seeded_orders=seeded, started=started, stop=stop, env_folder=tmp_path)
-    )
-    try:
-        await asyncio.wait_for(ready.wait(), 30)
-        env_file = Path(announced[0]["env_file"])
+    async with running_demo(tmp_path) as info:
+        env_file = Path(info["env_file"])
         assert env_file == tmp_path / "demo.env"
         # It holds the simulators' credentials: the owner's alone.
         assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
@@ -59,35 +43,9 @@ async def test_the_demo_env_file_makes_gateway_check_pass(tmp_path: Path) -> Non
         )
         results = await run_checks(checked, budget=10)
         assert [(r.name, r.status) for r in results if r.status == "fail"] == []
-    finally:
-        stop.set()
-        await demo
     assert env_file.name not in os.listdir(tmp_path)
 
 
 async def test_configured_credentials_are_the_simulators(tmp_path: Path) -> None:
-    settings = Settings(
-        core_database_url=f"sqlite+aiosqlite:///{tmp_path / 'core.db'}",
-        port=0,
-        pricing_token="my-pricing-token",
-    )
-    seeded = await prepare_core(settings, scale=0.01)
-    ready = asyncio.Event()
-    stop = asyncio.Event()
-    announced: list[dict[str, Any]] = []
-
-    def started(info: dict[str, Any]) -> None:
-        announced.append(info)
-        ready.set()
-
-    demo = asyncio.create_task(
-        run_demo(settings, seeded_orders=seeded, started=started, stop=stop, env_folder=tmp_path)
-    )
-    try:
-        await asyncio.wait_for(ready.wait(), 30)
-        assert (
-            _exports(Path(announced[0]["env_file"]))["GATEWAY_PRICING_TOKEN"] == "my-pricing-token"
-        )
-    finally:
-        stop.set()
-        await demo
+    async with running_demo(tmp_path, pricing_token="my-pricing-token") as info:
+        assert _exports(Path(info["env_file"]))["GATEWAY_PRICING_TOKEN"] == "my-pricing-token"

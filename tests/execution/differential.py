@@ -60,20 +60,36 @@ def formatted(result: ExecutionResult) -> bytes:
 
 
 async def streamed(results: ExperimentalIncrementalExecutionResults) -> bytes:
-    """An incremental delivery (@defer/@stream): the initial payload, then every later
-    payload's entries sorted, since deferred fragments finish in whichever order their
-    backends answer."""
+    """An incremental delivery (@defer/@stream) in a canonical form.
+
+    Deferred fragments finish in whichever order their backends answer, and the
+    ids of the pending fragments are given in that order too: each entry is
+    named by its fragment's path (and label) instead of its id, and every list
+    of entries is sorted. The initial payload's data and errors stay as they are.
+    """
 
     def canonical(entry: Any) -> str:
         return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
 
-    later: dict[str, list[str]] = {"pending": [], "incremental": [], "completed": []}
+    initial = results.initial_result.formatted
+    paths: dict[str, Any] = {}
+    later: dict[str, list[Any]] = {"pending": [], "incremental": [], "completed": []}
+    payloads = [initial]
     async for subsequent in results.subsequent_results:
-        formatted = subsequent.formatted
-        for part, entries in later.items():
-            entries += [canonical(entry) for entry in formatted.get(part) or ()]
-    ordered = {part: sorted(entries) for part, entries in later.items()}
-    return orjson.dumps([results.initial_result.formatted, ordered])
+        payloads.append(subsequent.formatted)
+    for payload in payloads:
+        for entry in payload.get("pending") or ():
+            paths[entry["id"]] = [entry["path"], entry.get("label")]
+            later["pending"].append(paths[entry["id"]])
+    for payload in payloads[1:]:
+        for part in ("incremental", "completed"):
+            for entry in payload.get(part) or ():
+                named = {key: value for key, value in entry.items() if key != "id"}
+                named["fragment"] = paths.get(entry.get("id"))
+                later[part].append(named)
+    first = {key: value for key, value in initial.items() if key != "pending"}
+    ordered = {part: sorted(canonical(e) for e in entries) for part, entries in later.items()}
+    return orjson.dumps([first, ordered])
 
 
 def _loader_batches() -> dict[str, int]:

@@ -17,6 +17,9 @@ from simulators.runner import Simulators
 from tests.support.simulators import CRM_API_KEY, PRICING_TOKEN, SHIPPING_TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
+#: ``bolt_ons_dir`` of every test that declares none: a folder that does not exist, so
+#: declarations a developer copied into the checkout's ``bolt-ons/`` never reach a test.
+NO_BOLT_ONS = REPO / "tests" / "no-bolt-ons-here"
 
 
 def free_port() -> int:
@@ -40,6 +43,7 @@ def gateway_env(core_url: str, sims: Simulators, **overrides: str) -> dict[str, 
             "GATEWAY_SHIPPING_URL": sims.shipping.url,
             "GATEWAY_SHIPPING_TOKEN": SHIPPING_TOKEN,
             "GATEWAY_CACHE_ENABLED": "false",
+            "GATEWAY_BOLT_ONS_DIR": str(NO_BOLT_ONS),
             "COLUMNS": "200",
             "PYTHONUNBUFFERED": "1",
             **overrides,
