@@ -21,6 +21,7 @@ COPY gateway ./gateway
 COPY resolvers ./resolvers
 COPY schema ./schema
 COPY simulators ./simulators
+COPY plugins ./plugins
 RUN /opt/boltgate/bin/pip install --no-cache-dir . \
     && /opt/boltgate/bin/pip uninstall --yes pip \
     && /opt/boltgate/bin/python -m compileall -q /opt/boltgate/lib

@@ -104,12 +104,7 @@ async def measure(query_name: str, n: int, profile: str | None) -> str:
         async with CoreAdapter(core_url) as core:
             await core.create_schema()
             await seed(core, scale=1.0)
-        with Simulators.start_in_thread(
-            pricing_token=TOKENS["pricing"],
-            crm_api_key=TOKENS["crm"],
-            shipping_token=TOKENS["shipping"],
-            seeded_orders=20_000,
-        ) as sims:
+        with Simulators.start_in_thread(secrets=TOKENS, seeded_orders=20_000) as sims:
             settings = Settings(
                 core_database_url=core_url,
                 pricing_url=sims.pricing.url,
@@ -123,8 +118,10 @@ async def measure(query_name: str, n: int, profile: str | None) -> str:
             )
             real = Backends.from_settings(settings)
             async with real:
-                replays = [Replay(a) for a in (real.core, real.pricing, real.crm, real.shipping)]
-                backends = Backends(*replays)  # type: ignore[arg-type]
+                core = Replay(real.core)
+                built_in = {name: Replay(a) for name, a in real.built_in.items()}
+                replays = [core, *built_in.values()]
+                backends = Backends(core, built_in)  # type: ignore[arg-type]
                 lines += await _run(query, n, profile, settings, backends, replays)
     return "\n".join(lines)
 

@@ -80,12 +80,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         core_url = f"sqlite+aiosqlite:///{Path(tmp) / 'core.db'}"
         asyncio.run(seeded(core_url))
-        with Simulators.start_in_thread(
-            pricing_token=TOKENS["pricing"],
-            crm_api_key=TOKENS["crm"],
-            shipping_token=TOKENS["shipping"],
-            seeded_orders=20_000,
-        ) as sims:
+        with Simulators.start_in_thread(secrets=TOKENS, seeded_orders=20_000) as sims:
             urls = {"pricing": sims.pricing.url, "crm": sims.crm.url, "shipping": sims.shipping.url}
             print(
                 asyncio.run(

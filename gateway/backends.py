@@ -8,31 +8,25 @@ from types import TracebackType
 from typing import Any, Self
 
 from adapters.core import CoreAdapter
-from adapters.crm import CrmAdapter
 from adapters.http import HttpBackend
 from adapters.observe import CallObserver
-from adapters.pricing import PricingAdapter
 from adapters.resilience import Bulkhead, CircuitBreaker, Resilience, RetryPolicy, StateCallback
-from adapters.shipping import ShippingAdapter
 from gateway.backends_settings import BackendSettings
 from gateway.bolt_ons.adapter import DeclaredAdapter
 from gateway.bolt_ons.declaration import Declaration, load_declarations
 from gateway.bolt_ons.loading import cache_operation, stale_on_change
 from gateway.caching.bolt_on import (
-    OPERATIONS,
     BoltOnCache,
     CachePolicy,
     MemoryStorage,
+    Operation,
     RedisStorage,
     fresh_ttl,
 )
 from gateway.caching.settings import CachingSettings
 from gateway.settings import Settings
-
-
-def _secret(value: object) -> str | None:
-    getter = getattr(value, "get_secret_value", None)
-    return getter() if getter is not None else None
+from plugins import BUILT_IN
+from plugins.base import BoltOnPlugin
 
 
 @dataclass
@@ -45,9 +39,8 @@ class Backends:
     """
 
     core: CoreAdapter
-    pricing: PricingAdapter
-    crm: CrmAdapter
-    shipping: ShippingAdapter
+    #: The adapter of each code plugin (``plugins.BUILT_IN``), by service name.
+    built_in: dict[str, HttpBackend] = field(default_factory=dict)
     #: Cross-request cache of bolt-on reads; ``None``: every read goes to the bolt-on.
     cache: BoltOnCache | None = None
     #: The declared bolt-ons (``bolt_ons_dir``) and their adapters, by service name.
@@ -84,25 +77,16 @@ class Backends:
                 pool_size=settings.core_pool_size,
                 statement_timeout=settings.core_statement_timeout,
             ),
-            pricing=PricingAdapter(
-                settings.pricing_url,
-                token=_secret(settings.pricing_token),
-                max_connections=pool,
-                **http("pricing", settings.pricing_timeout),
-            ),
-            crm=CrmAdapter(
-                settings.crm_url,
-                api_key=_secret(settings.crm_api_key),
-                concurrency=settings.crm_concurrency,
-                max_connections=max(pool, settings.crm_concurrency),
-                **http("crm", settings.crm_timeout),
-            ),
-            shipping=ShippingAdapter(
-                settings.shipping_url,
-                token=_secret(settings.shipping_token),
-                max_connections=pool,
-                **http("shipping", settings.shipping_timeout),
-            ),
+            built_in={
+                plugin.name: plugin.adapter(
+                    settings,
+                    {
+                        "max_connections": pool,
+                        **http(plugin.name, getattr(settings, plugin.timeout_setting)),
+                    },
+                )
+                for plugin in BUILT_IN
+            },
             declarations=load_declarations(settings.bolt_ons_dir),
         )
         for declaration in backends.declarations:
@@ -117,8 +101,22 @@ class Backends:
 
     @property
     def bolt_ons(self) -> tuple[HttpBackend, ...]:
-        """The adapter of every bolt-on: the built-in ones, then the declared ones."""
-        return (self.pricing, self.crm, self.shipping, *self.declared.values())
+        """The adapter of every bolt-on: the code plugins', then the declared ones."""
+        return (*self.built_in.values(), *self.declared.values())
+
+    def bolt_on(self, name: str) -> HttpBackend:
+        """The adapter of the bolt-on called ``name`` (a code plugin's or a declared one's)."""
+        adapter = self.built_in.get(name) or self.declared.get(name)
+        if adapter is None:
+            raise KeyError(f"no bolt-on named {name!r}")
+        return adapter
+
+    def __getattr__(self, name: str) -> Any:
+        # ``backends.pricing``: a code plugin's adapter by its name (tests, the REPL).
+        built_in = self.__dict__.get("built_in")
+        if built_in is not None and name in built_in:
+            return built_in[name]
+        raise AttributeError(name)
 
     @property
     def breakers(self) -> dict[str, CircuitBreaker]:
@@ -185,12 +183,15 @@ def resilience(
 
 
 def cache_policies(
-    settings: CachingSettings, declarations: tuple[Declaration, ...] = ()
+    settings: CachingSettings,
+    declarations: tuple[Declaration, ...] = (),
+    plugins: tuple[BoltOnPlugin, ...] = BUILT_IN,
 ) -> dict[str, CachePolicy]:
     """The cache policy of each cacheable operation: TTL by ``service.operation``, else service.
 
-    A declared bolt-on's fields take its ``cache_ttl`` and ``stale_on_error``
-    (``cache_ttls`` may still name its service or operation).
+    A declared bolt-on's fields take its ``cache_ttl`` and ``stale_on_error``, a
+    code plugin's reads its ``cache_ttl`` (``cache_ttls`` may name the service or
+    operation of either).
     """
     policies: dict[str, CachePolicy] = {}
     for declaration in declarations:
@@ -202,14 +203,22 @@ def cache_policies(
                 or declaration.name in settings.cache_stale_on_error,
                 stale_while_revalidate=declaration.name in settings.cache_stale_while_revalidate,
             )
-    for op in OPERATIONS:
-        policies[op.label] = CachePolicy(
-            ttl=fresh_ttl(settings.cache_ttls, op.label),
-            stale_ttl=settings.cache_stale_ttl,
-            stale_on_error=op.service in settings.cache_stale_on_error,
-            stale_while_revalidate=op.service in settings.cache_stale_while_revalidate,
-        )
+    for plugin in plugins:
+        for op in plugin.reads:
+            policies[op.label] = CachePolicy(
+                ttl=fresh_ttl(settings.cache_ttls, op.label, plugin.cache_ttl),
+                stale_ttl=settings.cache_stale_ttl,
+                stale_on_error=op.service in settings.cache_stale_on_error,
+                stale_while_revalidate=op.service in settings.cache_stale_while_revalidate,
+            )
     return policies
+
+
+def plugin_stale_on_change(
+    plugins: tuple[BoltOnPlugin, ...] = BUILT_IN,
+) -> dict[str, tuple[Operation[Any], ...]]:
+    """Per core type, the code plugins' reads a committed change of one of its entities stales."""
+    return _merged(*(dict(plugin.stale_on_change) for plugin in plugins))
 
 
 def _bolt_on_cache(settings: CachingSettings, backends: Backends) -> BoltOnCache:
@@ -222,5 +231,16 @@ def _bolt_on_cache(settings: CachingSettings, backends: Backends) -> BoltOnCache
         cache_policies(settings, backends.declarations),
         credentials={adapter.service: adapter.credential_id for adapter in backends.bolt_ons},
         namespace=settings.cache_namespace,
-        stale_on_change=stale_on_change(backends.declarations),
+        variants={label: v for plugin in BUILT_IN for label, v in plugin.variants.items()},
+        stale_on_change=_merged(plugin_stale_on_change(), stale_on_change(backends.declarations)),
     )
+
+
+def _merged(
+    *maps: dict[str, tuple[Operation[Any], ...]],
+) -> dict[str, tuple[Operation[Any], ...]]:
+    merged: dict[str, tuple[Operation[Any], ...]] = {}
+    for mapping in maps:
+        for type_name, ops in mapping.items():
+            merged[type_name] = (*merged.get(type_name, ()), *ops)
+    return merged

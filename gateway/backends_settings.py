@@ -1,4 +1,7 @@
-"""The backends' settings: the core database, the bolt-ons, their pool and resilience.
+"""The backends' settings: the core database, the bolt-ons' folder, pool and resilience.
+
+Each code plugin's own group (URL, credential, timeout) lives with the plugin
+(``plugins/``) and is composed into ``Settings`` beside this one.
 
 Read by ``gateway.backends`` (``Backends.from_settings``), the one place
 adapters are built; the adapters themselves take plain arguments and know
@@ -11,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from gateway.shared_settings import name_value_pairs
 
@@ -36,7 +39,7 @@ def data_dir() -> Path:
 
 
 class BackendSettings(BaseModel):
-    """Backends: the core database, the bolt-ons, their connection pool and resilience."""
+    """Backends: the core database, the declared bolt-ons, the bolt-ons' pool and resilience."""
 
     core_database_url: str = Field(
         default=DEFAULT_CORE_DATABASE_URL,
@@ -48,25 +51,6 @@ class BackendSettings(BaseModel):
     core_statement_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a core query may run."
     )
-
-    pricing_url: str = Field(
-        default="http://127.0.0.1:8101", description="Pricing bolt-on base URL."
-    )
-    pricing_token: SecretStr | None = Field(default=None, description="Pricing bearer token.")
-    pricing_timeout: float = Field(default=2.0, gt=0, description="Pricing call budget, seconds.")
-
-    crm_url: str = Field(default="http://127.0.0.1:8102", description="CRM bolt-on base URL.")
-    crm_api_key: SecretStr | None = Field(default=None, description="CRM X-Api-Key.")
-    crm_timeout: float = Field(default=2.0, gt=0, description="CRM call budget, seconds.")
-    crm_concurrency: int = Field(
-        default=16, ge=1, description="Concurrent CRM calls per gateway process (no batch read)."
-    )
-
-    shipping_url: str = Field(
-        default="http://127.0.0.1:8103", description="Shipping bolt-on base URL."
-    )
-    shipping_token: SecretStr | None = Field(default=None, description="Shipping bearer token.")
-    shipping_timeout: float = Field(default=2.0, gt=0, description="Shipping call budget, seconds.")
 
     bolt_ons_dir: Path | None = Field(
         default=Path("bolt-ons"),
@@ -113,7 +97,7 @@ class BackendSettings(BaseModel):
         default=10.0, gt=0, description="Seconds a circuit stays open before a probe."
     )
     bulkhead_limits: dict[str, int] = Field(
-        default_factory=lambda: {"pricing": 64, "crm": 64, "shipping": 64},
+        default_factory=dict,
         description="Concurrent calls per bolt-on (a missing service: http_max_connections).",
     )
     bulkhead_max_wait: float = Field(

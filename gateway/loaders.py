@@ -13,7 +13,6 @@ which also shares concurrent identical misses across requests.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -21,33 +20,24 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from adapters import reads
-from adapters.errors import BackendError
 from adapters.records import (
-    ActivityRecord,
     CustomerRecord,
-    InsightsRecord,
     InventoryRecord,
     OrderLineRecord,
     OrderRecord,
     Page,
-    PriceRecord,
     ProductRecord,
-    ShipmentRecord,
-    TrackingEventRecord,
     WarehouseRecord,
 )
 from gateway.backends import Backends
 from gateway.bolt_ons.declaration import FieldDeclaration
 from gateway.bolt_ons.loading import load_batch, variant_of
-from gateway.caching.bolt_on import INSIGHTS, PRICES, SHIPMENTS
 from gateway.observability.metrics import MeasuredDataLoader
+from plugins import BUILT_IN
+from plugins.base import BoltOnPlugin, PluginLoader
 
 OrdersKey = tuple[int, int, int | None, str | None]
 """(customer id, first, after id, status) of one customer's orders page."""
-
-#: Read marks (``adapters.reads``) of the bolt-on reads the bolt-on cache does not hold.
-ACTIVITIES_LABEL = "crm.listAccountActivities"
-TRACKING_LABEL = "shipping.listTrackingEvents"
 
 #: ``extensions.stale`` of a response: bolt-on answers served from a last good value.
 STALE_EXTENSION = "stale"
@@ -83,12 +73,8 @@ class Loaders:
     lines_of_order: DataLoader[int, list[OrderLineRecord]]
     inventory_of_product: DataLoader[int, list[InventoryRecord]]
     open_balance: DataLoader[int, Decimal]
-    # The bolt-ons' (through the cache when there is one):
-    price: DataLoader[tuple[str, str], PriceRecord | None]
-    insights: DataLoader[str, InsightsRecord | None]
-    activities: DataLoader[tuple[str, int], list[ActivityRecord] | None]
-    shipment: DataLoader[str, ShipmentRecord | None]
-    tracking_events: DataLoader[str, list[TrackingEventRecord] | None]
+    # The code plugins' loaders (``BoltOnPlugin.loaders``: ``price``, ``insights``...)
+    # are reached by name too, built the same way; the declared fields' by ``bolt_on``.
 
     def bolt_on(self, field: FieldDeclaration, args: Mapping[str, Any]) -> DataLoader[str, Any]:
         """The loader of a declared bolt-on field with these argument values (one per request)."""
@@ -114,68 +100,30 @@ class Loaders:
         # Only called for a loader not built yet: later reads are plain attribute hits
         # (cheaper than cached_property, which takes a lock on Python 3.11).
         batch = _BATCH_FUNCTIONS.get(name)
-        if batch is None:
-            raise AttributeError(name)
-        loader: DataLoader[Any, Any] = MeasuredDataLoader(load_fn=batch(self))
+        if batch is not None:
+            loader: DataLoader[Any, Any] = MeasuredDataLoader(load_fn=batch(self))
+        else:
+            found = _PLUGIN_LOADERS.get(name)
+            if found is None:
+                raise AttributeError(name)
+            plugin, spec = found
+            # Labelled by the builder's name (``_prices``: "prices"), as the core's are.
+            label = getattr(spec.build, "__name__", name).lstrip("_")
+            loader = MeasuredDataLoader(load_fn=self._plugin_batch(plugin, spec), name=label)
         self.__dict__[name] = loader
         return loader
 
-    async def _prices(self, keys: Sequence[tuple[str, str]]) -> list[Any]:
-        # One batched call per currency (a query rarely mixes them), currencies in parallel.
-        by_currency: dict[str, list[str]] = {}
-        for sku, currency in keys:
-            by_currency.setdefault(currency, []).append(sku)
-        groups = list(by_currency.items())
-        answers = await asyncio.gather(
-            *(self._prices_in(currency, skus) for currency, skus in groups)
-        )
-        found: dict[tuple[str, str], Any] = {}
-        for (currency, skus), prices in zip(groups, answers, strict=True):
-            for sku, price in zip(skus, prices, strict=True):
-                found[(sku, currency)] = price
-        return [found[key] for key in keys]
+    def _plugin_batch(
+        self, plugin: BoltOnPlugin, spec: PluginLoader
+    ) -> Callable[[list[Any]], Awaitable[Sequence[Any]]]:
+        adapter = self._backends.bolt_on(plugin.name)
+        inner = spec.build(adapter, self._backends.cache, self._stale)
 
-    async def _prices_in(self, currency: str, skus: list[str]) -> Sequence[Any]:
-        reads.mark(PRICES.label)
-        pricing, cache = self._backends.pricing, self._backends.cache
-        if cache is None:
-            return await pricing.prices(skus, currency)
+        async def batch(keys: list[Any]) -> Sequence[Any]:
+            reads.mark(spec.read)
+            return await inner(keys)
 
-        async def fetch(missing: list[str]) -> list[PriceRecord | None]:
-            return await pricing.prices(missing, currency)
-
-        return await cache.get_many(PRICES, skus, fetch, variant=currency, on_stale=self._stale)
-
-    async def _insights(self, keys: Sequence[str]) -> Sequence[Any]:
-        reads.mark(INSIGHTS.label)
-        crm, cache = self._backends.crm, self._backends.cache
-        if cache is None:
-            return await crm.insights(keys)
-        return await cache.get_many(INSIGHTS, keys, crm.insights, on_stale=self._stale)
-
-    async def _shipments(self, keys: Sequence[str]) -> Sequence[Any]:
-        reads.mark(SHIPMENTS.label)
-        shipping, cache = self._backends.shipping, self._backends.cache
-        if cache is None:
-            return await shipping.shipments(keys)
-        return await cache.get_many(SHIPMENTS, keys, shipping.shipments, on_stale=self._stale)
-
-    async def _activities(self, keys: Sequence[tuple[str, int]]) -> list[Any]:
-        reads.mark(ACTIVITIES_LABEL)
-        crm = self._backends.crm
-        results = await asyncio.gather(
-            *(crm.activities(account, limit) for account, limit in keys),
-            return_exceptions=True,
-        )
-        return [_slot(result) for result in results]
-
-    async def _tracking(self, keys: Sequence[str]) -> list[Any]:
-        reads.mark(TRACKING_LABEL)
-        shipping = self._backends.shipping
-        results = await asyncio.gather(
-            *(shipping.tracking_events(key) for key in keys), return_exceptions=True
-        )
-        return [_slot(result) for result in results]
+        return batch
 
     def _stale(self, service: str, operation: str, key: str) -> None:
         if self._extensions is None:
@@ -200,16 +148,20 @@ _BATCH_FUNCTIONS: dict[str, Callable[[Loaders], Callable[[list[Any]], Awaitable[
     "lines_of_order": lambda self: self._backends.core.lines_of_orders,
     "inventory_of_product": lambda self: self._backends.core.inventory_of_products,
     "open_balance": lambda self: self._backends.core.open_balances,
-    "price": lambda self: self._prices,
-    "insights": lambda self: self._insights,
-    "activities": lambda self: self._activities,
-    "shipment": lambda self: self._shipments,
-    "tracking_events": lambda self: self._tracking,
 }
 
 
-def _slot(result: object) -> object:
-    """Keep a backend error in its key's slot; re-raise anything unexpected."""
-    if isinstance(result, BaseException) and not isinstance(result, BackendError):
-        raise result
-    return result
+def _plugin_loaders(
+    plugins: tuple[BoltOnPlugin, ...],
+) -> dict[str, tuple[BoltOnPlugin, PluginLoader]]:
+    """Each code plugin's loaders by attribute name; two of one name stop the import."""
+    found: dict[str, tuple[BoltOnPlugin, PluginLoader]] = {}
+    for plugin in plugins:
+        for name, spec in plugin.loaders.items():
+            if name in _BATCH_FUNCTIONS or name in found:
+                raise ValueError(f"the {plugin.name} plugin's loader {name!r} is taken")
+            found[name] = (plugin, spec)
+    return found
+
+
+_PLUGIN_LOADERS = _plugin_loaders(BUILT_IN)

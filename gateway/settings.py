@@ -31,10 +31,12 @@ from gateway.limits.settings import LimitsSettings
 from gateway.observability.settings import ObservabilitySettings
 from gateway.security.settings import SecuritySettings
 from gateway.writes.settings import WritesSettings
+from plugins import BuiltInSettings
 
 
 class Settings(
     BackendSettings,
+    BuiltInSettings,
     HttpSettings,
     ObservabilitySettings,
     SecuritySettings,
@@ -43,7 +45,8 @@ class Settings(
     WritesSettings,
     BaseSettings,
 ):
-    """Everything an operator can configure: one group per wing, each beside its code.
+    """Everything an operator can configure: one group per wing, each beside its code,
+    and one per code plugin (``plugins.BuiltInSettings``).
 
     ``SharedSettings`` (``env``, ``redis_url``) is the base of the wings'
     groups. A service is built by ``X.from_settings(settings, ...)`` typed

@@ -41,7 +41,8 @@ async def open_balance(context: Context, customer_pk: int) -> Decimal:
 
 
 async def insights(context: Context, account_number: str) -> InsightsRecord | None:
-    return await context.loaders.insights.load(account_number)
+    found: InsightsRecord | None = await context.loaders.insights.load(account_number)
+    return found
 
 
 async def activities(
@@ -49,4 +50,7 @@ async def activities(
 ) -> list[ActivityRecord] | None:
     if not 1 <= limit <= MAX_ACTIVITIES:
         raise UserInputError("limit", f"must be between 1 and {MAX_ACTIVITIES}")
-    return await context.loaders.activities.load((account_number, limit))
+    found: list[ActivityRecord] | None = await context.loaders.activities.load(
+        (account_number, limit)
+    )
+    return found

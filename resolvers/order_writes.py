@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from gateway.context import Context
 from gateway.writes import orders
 from gateway.writes.orders import OrderOutcome
+from plugins.pricing import pricing_of
+from plugins.shipping import shipping_of
 from resolvers.customer_writes import actor, services
 
 
@@ -29,7 +31,7 @@ async def create_order(
         lines=lines,
         core=context.backends.core,
         writer=writes.writer,
-        pricing=context.backends.pricing,
+        pricing=pricing_of(context.backends),
         actor=actor(context, "createOrder"),
         announce=writes.committed,
     )
@@ -43,7 +45,7 @@ async def place_order(context: Context, *, order_number: str, warehouse_code: st
         warehouse_code=warehouse_code,
         core=context.backends.core,
         writer=writes.writer,
-        pricing=context.backends.pricing,
+        pricing=pricing_of(context.backends),
         actor=actor(context, "placeOrder"),
         announce=writes.committed,
     )
@@ -67,7 +69,7 @@ async def ship_order(context: Context, *, order_number: str) -> OrderOutcome:
         order_number=order_number,
         core=context.backends.core,
         writer=writes.writer,
-        shipping=context.backends.shipping,
+        shipping=shipping_of(context.backends),
         actor=actor(context, "shipOrder"),
         announce=writes.committed,
     )

@@ -79,4 +79,5 @@ async def total_and_cost(
 
 
 async def shipment(context: Context, order_number: str) -> ShipmentRecord | None:
-    return await context.loaders.shipment.load(order_number)
+    found: ShipmentRecord | None = await context.loaders.shipment.load(order_number)
+    return found

@@ -7,8 +7,12 @@ from gateway.context import Context
 
 
 async def shipment_of_order(context: Context, order_number: str) -> ShipmentRecord | None:
-    return await context.loaders.shipment.load(order_number)
+    found: ShipmentRecord | None = await context.loaders.shipment.load(order_number)
+    return found
 
 
 async def tracking_events(context: Context, shipment_id: str) -> list[TrackingEventRecord] | None:
-    return await context.loaders.tracking_events.load(shipment_id)
+    events: list[TrackingEventRecord] | None = await context.loaders.tracking_events.load(
+        shipment_id
+    )
+    return events

@@ -7,7 +7,7 @@ runs everything in its own loop with ``serve_together``.
 
 Example:
     >>> with Simulators.start_in_thread(
-    ...     pricing_token="p", crm_api_key="c", shipping_token="s", seeded_orders=100
+    ...     secrets={"pricing": "p", "crm": "c", "shipping": "s"}, seeded_orders=100
     ... ) as sims:
     ...     httpx.get(f"{sims.pricing.url}/v1/prices?sku=SKU-00001", headers=...)
     ...     sims.pricing.state.count("listPrices")
@@ -31,11 +31,10 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from gateway.bolt_ons.declaration import Declaration
+from plugins import BUILT_IN
+from plugins.base import BoltOnPlugin
 from simulators.common import SimulatorState
-from simulators.crm import CrmState, create_crm_app
 from simulators.declared import create_declared_app
-from simulators.pricing import create_pricing_app
-from simulators.shipping import ShippingState, create_shipping_app
 
 StateT = TypeVar("StateT")
 
@@ -313,7 +312,7 @@ def declared_port(declaration: Declaration) -> int:
 
 
 class Simulators:
-    """The three bolt-on simulators, and one per declared bolt-on, each on its own socket.
+    """A simulator for each code plugin and each declared bolt-on, each on its own socket.
 
     Construction binds the sockets (port 0 picks a free one), so the URLs
     are known before serving. Serve them in background threads
@@ -321,16 +320,23 @@ class Simulators:
     (``serve``, or ``bindings()`` handed to ``serve_together`` along with
     the gateway, for ``gateway demo``).
 
-    Declared bolt-ons (``declarations``) get a simulator generated from their
-    contract (``simulators.declared``) in ``declared[name]``. Each checks the
-    secret ``declared_secrets[name]`` (default: the declaration's
-    ``secret_env`` variable; ``None`` accepts any call) and listens on
-    ``declared_ports[name]`` (default 0: a free port; ``declared_port``
-    gives the port of a declaration's ``base_url``).
+    Args:
+        secrets: by service name, the credential each simulator checks. Every
+            code plugin needs one; a declared bolt-on missing here checks its
+            declaration's ``secret_env`` variable (``None``: any call passes).
+        ports: by service name, the port to listen on (default 0: a free one;
+            ``declared_port`` gives the port of a declaration's ``base_url``).
+        seeded_orders: how many orders the core was seeded with (Shipping
+            answers for the shipped ones among them).
+        declarations: the declared bolt-ons; each gets a simulator generated
+            from its contract (``simulators.declared``) in ``declared[name]``.
+        plugins: the code plugins (default: the registered ones).
+
+    A code plugin's simulator is ``built_in[name]``, also ``sims.<name>``.
 
     Example:
         >>> with Simulators.start_in_thread(
-        ...     pricing_token="p", crm_api_key="c", shipping_token="s"
+        ...     secrets={"pricing": "p", "crm": "c", "shipping": "s"}
         ... ) as sims:
         ...     sims.pricing.url, sims.crm.state.events(), sims.shipping.state.created()
     """
@@ -338,61 +344,57 @@ class Simulators:
     def __init__(
         self,
         *,
-        pricing_token: str,
-        crm_api_key: str,
-        shipping_token: str,
+        secrets: Mapping[str, str | None],
+        ports: Mapping[str, int] | None = None,
         seeded_orders: int = 0,
         host: str = "127.0.0.1",
-        pricing_port: int = 0,
-        crm_port: int = 0,
-        shipping_port: int = 0,
         seed: int = 0,
         declarations: Sequence[Declaration] = (),
-        declared_secrets: Mapping[str, str | None] | None = None,
-        declared_ports: Mapping[str, int] | None = None,
+        plugins: Sequence[BoltOnPlugin] = BUILT_IN,
     ) -> None:
-        declared_ports = declared_ports or {}
-        ports = [pricing_port, crm_port, shipping_port]
-        ports += [declared_ports.get(d.name, 0) for d in declarations]
-        sockets: list[socket.socket] = []
+        ports = ports or {}
+        names = [plugin.name for plugin in plugins] + [d.name for d in declarations]
+        missing = [plugin.name for plugin in plugins if secrets.get(plugin.name) is None]
+        if missing:
+            raise ValueError(f"no secret for the simulator of {', '.join(missing)}")
+        sockets: dict[str, socket.socket] = {}
         try:
-            for port in ports:
-                sockets.append(bind_socket(host, port))
+            for name in names:
+                sockets[name] = bind_socket(host, ports.get(name, 0))
         except OSError:
-            for sock in sockets:
+            for sock in sockets.values():
                 sock.close()
             raise
-        pricing_state = SimulatorState("pricing", seed=seed)
-        crm_state = CrmState(seed=seed)
-        shipping_state = ShippingState(seed=seed)
-        self.pricing: ServedApp[SimulatorState] = ServedApp(
-            create_pricing_app(pricing_token, state=pricing_state), sockets[0], pricing_state
-        )
-        self.crm: ServedApp[CrmState] = ServedApp(
-            create_crm_app(crm_api_key, state=crm_state), sockets[1], crm_state
-        )
-        self.shipping: ServedApp[ShippingState] = ServedApp(
-            create_shipping_app(shipping_token, state=shipping_state, seeded_orders=seeded_orders),
-            sockets[2],
-            shipping_state,
-        )
+        #: One simulator per code plugin, by its name.
+        self.built_in: dict[str, ServedApp[Any]] = {}
+        for plugin in plugins:
+            secret = secrets[plugin.name]
+            assert secret is not None  # checked above
+            app, state = plugin.build_simulator(secret, seed=seed, seeded_orders=seeded_orders)
+            self.built_in[plugin.name] = ServedApp(app, sockets[plugin.name], state)
         #: One simulator per declared bolt-on, by its name, generated from its contract.
         self.declared: dict[str, ServedApp[SimulatorState]] = {}
-        for declaration, sock in zip(declarations, sockets[3:], strict=True):
+        for declaration in declarations:
             state = SimulatorState(declaration.name, seed=seed)
-            secret = (
-                declaration.secret
-                if declared_secrets is None or declaration.name not in declared_secrets
-                else declared_secrets[declaration.name]
-            )
+            secret = secrets.get(declaration.name, declaration.secret)
             self.declared[declaration.name] = ServedApp(
-                create_declared_app(declaration, secret=secret, state=state), sock, state
+                create_declared_app(declaration, secret=secret, state=state),
+                sockets[declaration.name],
+                state,
             )
+
+    def __getattr__(self, name: str) -> ServedApp[Any]:
+        # ``sims.pricing``: a code plugin's simulator by its name.
+        built_in = self.__dict__.get("built_in")
+        if built_in is not None and name in built_in:
+            served: ServedApp[Any] = built_in[name]
+            return served
+        raise AttributeError(name)
 
     @property
     def all(self) -> tuple[ServedApp[Any], ...]:
-        """Every simulator: the three built-in ones, then the declared ones."""
-        return (self.pricing, self.crm, self.shipping, *self.declared.values())
+        """Every simulator: the code plugins', then the declared ones."""
+        return (*self.built_in.values(), *self.declared.values())
 
     def bindings(self) -> list[tuple[ASGIApp, socket.socket]]:
         """Each app with its socket, for ``serve_together``."""
@@ -422,37 +424,10 @@ class Simulators:
 
     @classmethod
     @contextlib.contextmanager
-    def start_in_thread(
-        cls,
-        *,
-        pricing_token: str,
-        crm_api_key: str,
-        shipping_token: str,
-        seeded_orders: int = 0,
-        host: str = "127.0.0.1",
-        pricing_port: int = 0,
-        crm_port: int = 0,
-        shipping_port: int = 0,
-        seed: int = 0,
-        declarations: Sequence[Declaration] = (),
-        declared_secrets: Mapping[str, str | None] | None = None,
-        declared_ports: Mapping[str, int] | None = None,
-    ) -> Iterator[Simulators]:
-        """Serve all of them in background threads for the ``with`` block."""
-        sims = cls(
-            pricing_token=pricing_token,
-            crm_api_key=crm_api_key,
-            shipping_token=shipping_token,
-            seeded_orders=seeded_orders,
-            host=host,
-            pricing_port=pricing_port,
-            crm_port=crm_port,
-            shipping_port=shipping_port,
-            seed=seed,
-            declarations=declarations,
-            declared_secrets=declared_secrets,
-            declared_ports=declared_ports,
-        )
+    def start_in_thread(cls, **options: Any) -> Iterator[Simulators]:
+        """Serve all of them in background threads for the ``with`` block (``options``:
+        those of the constructor)."""
+        sims = cls(**options)
         servers = [BackgroundServer(s.app, sock=s.sock, ws="none") for s in sims.all]
         try:
             for server in servers:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("gateway", "adapters", "schema", "resolvers", "simulators")
+PACKAGES = ("gateway", "adapters", "schema", "resolvers", "simulators", "plugins")
 #: strawberry's documented pattern for two types that refer to each other.
 ALLOWED_CYCLES = [{"schema.customer", "schema.order"}]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.bolt_ons.contract import Contract, ContractError, Operation, Schema, load_contract
+from plugins import BUILT_IN
 
 #: The keys of a declaration and of each of its ``[[fields]]`` (BOLT_ONS.md).
 TOP_KEYS = frozenset(
@@ -43,8 +44,8 @@ FIELD_KEYS = frozenset(
         "args", "scope", "cost", "description", "read", "concurrency",
     }
 )  # fmt: skip
-#: Service names the built-in bolt-ons use.
-RESERVED_NAMES = frozenset({"core", "pricing", "crm", "shipping", "gateway"})
+#: Service names taken: the core, the gateway's own, and each code plugin's.
+RESERVED_NAMES = frozenset({"core", "gateway", *(plugin.name for plugin in BUILT_IN)})
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 FIELD_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 SCOPE = re.compile(r"^[a-z][a-z0-9_.-]*:[a-z][a-z0-9_.-]*$")

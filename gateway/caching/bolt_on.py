@@ -47,7 +47,6 @@ from aiocache.base import BaseCache  # type: ignore[import-untyped]
 from aiocache.serializers import NullSerializer  # type: ignore[import-untyped]
 
 from adapters.errors import BackendError
-from adapters.records import InsightsRecord, PriceRecord, ShipmentRecord
 
 log = logging.getLogger("gateway.caching.bolt_on")
 
@@ -99,25 +98,10 @@ class Operation(Generic[V]):
         return f"{self.service}.{self.name}"
 
 
-def fresh_ttl(ttls: Mapping[str, float], label: str) -> float:
+def fresh_ttl(ttls: Mapping[str, float], label: str, default: float = 0.0) -> float:
     """Fresh seconds of ``service.operation`` from ``cache_ttls``: the operation's, else its
-    service's, else 0 (not cached)."""
-    return ttls.get(label, ttls.get(label.partition(".")[0], 0.0))
-
-
-PRICES: Operation[PriceRecord] = Operation("pricing", "listPrices", PriceRecord)
-INSIGHTS: Operation[InsightsRecord] = Operation("crm", "getAccountInsights", InsightsRecord)
-SHIPMENTS: Operation[ShipmentRecord] = Operation("shipping", "listShipments", ShipmentRecord)
-OPERATIONS: tuple[Operation[Any], ...] = (PRICES, INSIGHTS, SHIPMENTS)
-
-#: Which cached bolt-on answers a committed change of a core entity makes stale.
-#: A shipped order has a shipment now (cached as "none" until then); a changed
-#: customer is reported to the CRM, whose insights may move. A product change
-#: is stock, which no bolt-on answer depends on: prices stay cached.
-STALE_ON_CHANGE: Mapping[str, tuple[Operation[Any], ...]] = {
-    "Order": (SHIPMENTS,),
-    "Customer": (INSIGHTS,),
-}
+    service's, else ``default`` (0: not cached)."""
+    return ttls.get(label, ttls.get(label.partition(".")[0], default))
 
 
 # --- values in storage -------------------------------------------------------
@@ -238,13 +222,12 @@ class RedisStorage:
             password=parts.password,
             timeout=timeout,
         )
-        self._codecs: dict[str, RecordCodec | JsonCodec] = {
-            op.label: RecordCodec(op.record) for op in OPERATIONS
-        }
+        # Made on first use per operation: a record dataclass, or plain JSON (declared reads).
+        self._codecs: dict[str, RecordCodec | JsonCodec] = {}
 
     async def get_many(self, op: Operation[Any], keys: list[str]) -> list[tuple[float, Any] | None]:
         raws: list[str | None] = await self.backend.multi_get(keys)
-        codec = self._codecs.get(op.label, _JSON_CODEC)
+        codec = self._codec(op)
         found: list[tuple[float, Any] | None] = []
         for raw in raws:
             if raw is None:
@@ -257,7 +240,7 @@ class RedisStorage:
     async def set_many(
         self, op: Operation[Any], entries: list[tuple[str, tuple[float, Any]]], ttl: float
     ) -> None:
-        codec = self._codecs.get(op.label, _JSON_CODEC)
+        codec = self._codec(op)
         pairs = [
             (key, orjson.dumps([fresh_until, codec.encode(value)]))
             for key, (fresh_until, value) in entries
@@ -268,6 +251,13 @@ class RedisStorage:
     async def delete(self, keys: list[str]) -> None:
         if keys:
             await self.backend.client.delete(*keys)
+
+    def _codec(self, op: Operation[Any]) -> RecordCodec | JsonCodec:
+        codec = self._codecs.get(op.label)
+        if codec is None:
+            codec = RecordCodec(op.record) if dataclasses.is_dataclass(op.record) else _JSON_CODEC
+            self._codecs[op.label] = codec
+        return codec
 
     async def close(self) -> None:
         # aiocache's close() calls redis' deprecated close(); aclose() is the async one.
@@ -331,9 +321,7 @@ class BoltOnCache:
     policies: Mapping[str, CachePolicy] = field(default_factory=dict)
     credentials: Mapping[str, str] = field(default_factory=dict)
     namespace: str = "boltgate"
-    variants: Mapping[str, frozenset[str]] = field(
-        default_factory=lambda: {PRICES.label: frozenset({"USD"})}
-    )
+    variants: Mapping[str, frozenset[str]] = field(default_factory=dict)
     clock: Callable[[], float] = time.time
     #: More operations a change of a core type makes stale, by type: the declared
     #: bolt-on fields keyed by that type's business key.
@@ -541,10 +529,7 @@ class BoltOnCache:
         """
         by_op: dict[Operation[Any], list[str]] = {}
         for type_name, key in changes:
-            for op in (
-                *STALE_ON_CHANGE.get(type_name, ()),
-                *self.stale_on_change.get(type_name, ()),
-            ):
+            for op in (*self.stale_on_change.get(type_name, ()),):
                 by_op.setdefault(op, []).append(key)
         for op, keys in by_op.items():
             await self.invalidate(op, keys)
@@ -560,11 +545,6 @@ _NO_CACHE = CachePolicy()
 
 
 __all__ = [
-    "INSIGHTS",
-    "OPERATIONS",
-    "PRICES",
-    "SHIPMENTS",
-    "STALE_ON_CHANGE",
     "BoltOnCache",
     "CachePolicy",
     "MemoryStorage",

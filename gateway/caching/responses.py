@@ -44,17 +44,18 @@ import orjson
 
 from adapters import reads
 from adapters.reads import CORE
-from gateway.caching.bolt_on import OPERATIONS, fresh_ttl
+from gateway.caching.bolt_on import fresh_ttl
 from gateway.caching.settings import CachingSettings
 from gateway.events import RedisEventBus
 from gateway.limits.rate import RateLimiter, charge
-from gateway.loaders import ACTIVITIES_LABEL, STALE_EXTENSION, TRACKING_LABEL
+from gateway.loaders import STALE_EXTENSION
 from gateway.observability.metrics import record_cache
 from gateway.pipeline import Exchange, Handler, OperationOutcome, Outcome, Reply, Transport
 from gateway.settings import Settings
+from plugins import BUILT_IN
 
 #: Read marks a committed write can make stale: the core, and the bolt-ons written to.
-WRITE_SENSITIVE_PREFIXES = (CORE, "crm.", "shipping.")
+WRITE_SENSITIVE_PREFIXES = (CORE, *(f"{plugin.name}." for plugin in BUILT_IN if plugin.written))
 
 CacheKey = tuple[str, str | None, bytes, bytes, frozenset[str]]
 """(document, operation name, variables JSON, extensions JSON, scopes)."""
@@ -146,8 +147,11 @@ class ResponseCache:
         ``bolt_on_ttls``: the fresh seconds of the declared bolt-ons' reads, by read
         mark (``forecast.batchGetForecasts``): a response lives no longer than they.
         """
-        labels = [op.label for op in OPERATIONS] + [ACTIVITIES_LABEL, TRACKING_LABEL]
-        read_ttls = {label: fresh_ttl(settings.cache_ttls, label) for label in labels}
+        read_ttls = {
+            label: fresh_ttl(settings.cache_ttls, label, plugin.cache_ttl)
+            for plugin in BUILT_IN
+            for label in plugin.read_labels()
+        }
         read_ttls.update(bolt_on_ttls or {})
         return cls(
             ttl=settings.response_cache_ttl,

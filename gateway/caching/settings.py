@@ -24,8 +24,10 @@ class CachingSettings(SharedSettings):
         default="boltgate", description="First part of every cache key (shared Redis)."
     )
     cache_ttls: dict[str, float] = Field(
-        default_factory=lambda: {"pricing": 60.0, "crm": 120.0, "shipping": 15.0},
-        description="Fresh seconds per `service` or `service.operation`; 0 turns caching off.",
+        default_factory=dict,
+        description="Fresh seconds per `service` or `service.operation`; 0 turns caching off. "
+        "One not named keeps its bolt-on's own: pricing 60, crm 120, shipping 15, a "
+        "declaration's `cache_ttl`.",
     )
     cache_stale_ttl: float = Field(
         default=600.0, ge=0, description="Seconds an expired entry is kept as a last good value."

@@ -42,6 +42,8 @@ from gateway.bolt_ons.declaration import (
 )
 from gateway.cli.common import ConfigOption, console, settings_or_exit
 from gateway.settings import Settings
+from plugins import BUILT_IN
+from plugins.base import BoltOnPlugin
 
 app = typer.Typer(
     help="Declared bolt-ons: list them, or start a declaration from a partner's contract.",
@@ -52,12 +54,6 @@ app = typer.Typer(
 DEFAULT_FOLDER = Path("bolt-ons")
 #: Seconds ``list`` waits for each bolt-on's probe.
 PROBE_TIMEOUT = 2.0
-#: The built-in bolt-ons: the settings of their URL and credential.
-BUILT_INS = {
-    "pricing": ("pricing_url", "pricing_token"),
-    "crm": ("crm_url", "crm_api_key"),
-    "shipping": ("shipping_url", "shipping_token"),
-}
 #: Leading words of an operationId that say how, not what (``batchGetForecasts``).
 VERBS = frozenset(
     {"batch", "bulk", "multi", "get", "list", "search", "find", "fetch", "query", "lookup",
@@ -689,7 +685,7 @@ def list_bolt_ons(
     if probe and declarations:
         statuses = asyncio.run(_probe_all(declarations, timeout))
     entries = [_declared_entry(d, statuses.get(d.name, "declared")) for d in declarations]
-    entries += [_built_in_entry(settings, service) for service in BUILT_INS]
+    entries += [_built_in_entry(settings, plugin) for plugin in BUILT_IN]
     if as_json:
         typer.echo(json.dumps({"folder": str(folder), "bolt_ons": entries}, indent=2))
         return
@@ -768,17 +764,18 @@ def _display_path(path: Path) -> Path:
         return path
 
 
-def _built_in_entry(settings: Settings, service: str) -> dict[str, Any]:
+def _built_in_entry(settings: Settings, plugin: BoltOnPlugin) -> dict[str, Any]:
     from gateway.cli.check import safe_http_url
 
-    url_setting, secret_setting = BUILT_INS[service]
     return {
-        "name": service,
+        "name": plugin.name,
         "kind": "built-in",
         "status": "built-in",
-        "base_url": safe_http_url(str(getattr(settings, url_setting))),
-        "secret_setting": f"GATEWAY_{secret_setting.upper()}",
-        "secret_set": getattr(settings, secret_setting) is not None,
+        "contract": plugin.contract,
+        "base_url": safe_http_url(plugin.url(settings)),
+        "secret_setting": plugin.credential_variable,
+        "secret_set": plugin.secret(settings) is not None,
+        "fields": sorted(f"{on}.{name}" for on, name in plugin.costly_fields),
     }
 
 
@@ -788,7 +785,7 @@ def _print_entry(out: Console, entry: Mapping[str, Any], width: int) -> None:
         state = "set" if entry["secret_set"] else "not set"
         out.print(
             f"{name}  built-in  {entry['base_url']}, {entry['secret_setting']} {state} "
-            "(`gateway check` probes it)",
+            f"(`gateway check` probes it); fields {', '.join(entry['fields'])}",
             markup=False,
         )
         return

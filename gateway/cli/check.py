@@ -43,17 +43,14 @@ from gateway.bolt_ons.declaration import (
 )
 from gateway.bolt_ons.validation import validate_response
 from gateway.settings import Settings
+from plugins import BUILT_IN
 
 Status = Literal["ok", "fail", "skip"]
 
 CHECK_TIMEOUT = 5.0
 
-#: The setting that holds each bolt-on's credential, named in a refusal.
-CREDENTIAL_SETTING = {
-    "pricing": "GATEWAY_PRICING_TOKEN",
-    "crm": "GATEWAY_CRM_API_KEY",
-    "shipping": "GATEWAY_SHIPPING_TOKEN",
-}
+#: The setting that holds each code plugin's credential, named in a refusal.
+CREDENTIAL_SETTING = {plugin.name: plugin.credential_variable for plugin in BUILT_IN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,9 +433,7 @@ async def run_checks(settings: Settings, *, budget: float = CHECK_TIMEOUT) -> li
         core_ok = all(result.status == "ok" for result in core)
         results.extend(
             await asyncio.gather(
-                check_bolt_on(backends.pricing, budget),
-                check_bolt_on(backends.crm, budget),
-                check_bolt_on(backends.shipping, budget),
+                *(check_bolt_on(backends.bolt_on(plugin.name), budget) for plugin in BUILT_IN),
                 *(
                     check_declared(d, budget, core=backends.core if core_ok else None)
                     for d in declarations

@@ -35,10 +35,9 @@ from gateway.bolt_ons.declaration import Declaration
 from gateway.cli.common import declarations_or_exit
 from gateway.security.clients import ALL_SCOPES, ClientConfig, hash_key, new_key
 from gateway.settings import Settings
+from plugins import BUILT_IN
 from simulators.runner import Simulators, bind_socket, declared_port, serve_together, url_of
 from simulators.seed import seed
-
-CONTRACT_PORTS = {"pricing": 8101, "crm": 8102, "shipping": 8103}
 
 
 def _free_or_any(host: str, port: int) -> int:
@@ -66,18 +65,11 @@ async def prepare_core(
         return summary.seeded_orders
 
 
-CREDENTIALS = ("pricing_token", "crm_api_key", "shipping_token")
-
-
-def _credentials(settings: Settings) -> dict[str, str]:
-    """The configured bolt-on credentials; a random one for each that is not set."""
-    credentials: dict[str, str] = {}
-    for name in CREDENTIALS:
-        value = getattr(settings, name)
-        credentials[name] = (
-            value.get_secret_value() if value is not None else secrets.token_urlsafe(16)
-        )
-    return credentials
+def plugin_credentials(settings: Settings) -> dict[str, str]:
+    """Each code plugin's configured credential, by service; a random one for each not set."""
+    return {
+        plugin.name: plugin.secret(settings) or secrets.token_urlsafe(16) for plugin in BUILT_IN
+    }
 
 
 def environment_lines(settings: Settings, extra: Mapping[str, str] | None = None) -> list[str]:
@@ -85,15 +77,11 @@ def environment_lines(settings: Settings, extra: Mapping[str, str] | None = None
 
     ``extra``: more variables, e.g. the declared bolt-ons' URLs and secrets.
     """
-    values = {
-        "GATEWAY_CORE_DATABASE_URL": settings.core_database_url,
-        "GATEWAY_PRICING_URL": settings.pricing_url,
-        "GATEWAY_CRM_URL": settings.crm_url,
-        "GATEWAY_SHIPPING_URL": settings.shipping_url,
-    }
-    for name in CREDENTIALS:
-        secret = getattr(settings, name)
-        values[f"GATEWAY_{name.upper()}"] = secret.get_secret_value() if secret else ""
+    values = {"GATEWAY_CORE_DATABASE_URL": settings.core_database_url}
+    for plugin in BUILT_IN:
+        values[f"GATEWAY_{plugin.url_setting.upper()}"] = plugin.url(settings)
+    for plugin in BUILT_IN:
+        values[plugin.credential_variable] = plugin.secret(settings) or ""
     values.update(extra or {})
     return [f"export {key}={shlex.quote(value)}" for key, value in values.items()]
 
@@ -169,7 +157,7 @@ async def run_demo(
         declarations: the declared bolt-ons to simulate (default: those in
             ``settings.bolt_ons_dir``; an invalid one exits 2).
     """
-    credentials = _credentials(settings)
+    credentials = plugin_credentials(settings)
     if declarations is None:
         declarations = declarations_or_exit(settings)
     secrets_by_name = declared_secrets(declarations)
@@ -209,9 +197,7 @@ def _banner(
     """What the demo prints once everything listens."""
     return {
         "graphiql": f"{url_of(sock)}/graphql",
-        "pricing": sims.pricing.url,
-        "crm": sims.crm.url,
-        "shipping": sims.shipping.url,
+        "built_in": {name: served.url for name, served in sims.built_in.items()},
         "declared": {name: served.url for name, served in sims.declared.items()},
         "api_key": demo_key,
         "headers": json.dumps({"Authorization": f"Bearer {demo_key}"}),
@@ -227,21 +213,15 @@ def _demo_simulators(
     secrets_by_name: Mapping[str, str],
 ) -> Simulators:
     """Every simulator on its contract's port (any free port when that one is taken)."""
+    ports = {plugin.name: _free_or_any("127.0.0.1", plugin.demo_port) for plugin in BUILT_IN}
+    for d in declarations:
+        ports[d.name] = _free_or_any("127.0.0.1", declared_port(d)) if declared_port(d) else 0
     return Simulators(
-        pricing_token=credentials["pricing_token"],
-        crm_api_key=credentials["crm_api_key"],
-        shipping_token=credentials["shipping_token"],
+        secrets={**credentials, **secrets_by_name},
+        ports=ports,
         seeded_orders=seeded_orders,
         host="127.0.0.1",
-        pricing_port=_free_or_any("127.0.0.1", CONTRACT_PORTS["pricing"]),
-        crm_port=_free_or_any("127.0.0.1", CONTRACT_PORTS["crm"]),
-        shipping_port=_free_or_any("127.0.0.1", CONTRACT_PORTS["shipping"]),
         declarations=declarations,
-        declared_secrets=secrets_by_name,
-        declared_ports={
-            d.name: _free_or_any("127.0.0.1", declared_port(d)) if declared_port(d) else 0
-            for d in declarations
-        },
     )
 
 
@@ -257,10 +237,8 @@ def _demo_settings(
     return settings.model_copy(
         update={
             "clients": [*(c for c in settings.clients if c.id != "demo"), demo_client],
-            "pricing_url": sims.pricing.url,
-            "crm_url": sims.crm.url,
-            "shipping_url": sims.shipping.url,
-            **{key: _secret(value) for key, value in credentials.items()},
+            **{p.url_setting: sims.built_in[p.name].url for p in BUILT_IN},
+            **{p.credential_setting: _secret(credentials[p.name]) for p in BUILT_IN},
         }
     )
 

@@ -216,11 +216,8 @@ def demo(
         # GraphiQL reads its Headers tab from the URL: this link opens it ready to run.
         with_key = f"{info['graphiql']}?headers={quote(str(info['headers']), safe='')}"
         console.print(f"[bold green]GraphiQL:[/bold green] {with_key}", soft_wrap=True)
-        console.print(
-            f"bolt-on simulators: pricing {info['pricing']}, crm {info['crm']}, "
-            f"shipping {info['shipping']}",
-            soft_wrap=True,
-        )
+        built_in = ", ".join(f"{name} {url}" for name, url in info["built_in"].items())
+        console.print(f"bolt-on simulators: {built_in}", soft_wrap=True)
         if info.get("declared"):
             declared = ", ".join(f"{name} {url}" for name, url in info["declared"].items())
             console.print(f"declared bolt-on simulators: {declared}", soft_wrap=True)
@@ -253,7 +250,8 @@ def simulators(
     latency: Annotated[float, typer.Option(help="Seconds added to every contract call.")] = 0.0,
     failure_rate: Annotated[float, typer.Option(help="Share of calls answered 503 (0-1).")] = 0.0,
 ) -> None:
-    """Serve the Pricing, CRM and Shipping simulators on the ports of the settings' URLs.
+    """Serve a simulator of each bolt-on on the port of the settings' URL (Pricing, CRM,
+    Shipping: GATEWAY_PRICING_URL...).
 
     Credentials are the settings' own (GATEWAY_PRICING_TOKEN, GATEWAY_CRM_API_KEY,
     GATEWAY_SHIPPING_TOKEN); missing ones are generated and printed as the
@@ -261,30 +259,25 @@ def simulators(
     GATEWAY_BOLT_ONS_DIR gets a simulator generated from its contract, on the
     port of its base_url, checking the secret in its secret_env (or a generated one).
     """
-    import secrets
-
-    from gateway.cli.demo import declared_secrets
+    from gateway.cli.demo import declared_secrets, plugin_credentials
+    from plugins import BUILT_IN
 
     settings = settings_or_exit(config)
     declarations = declarations_or_exit(settings)
     secrets_by_name = declared_secrets(declarations)
-    credentials: dict[str, str] = {}
-    for name in ("pricing_token", "crm_api_key", "shipping_token"):
-        value = getattr(settings, name)
-        credentials[name] = (
-            value.get_secret_value() if value is not None else secrets.token_urlsafe(16)
-        )
+    credentials = plugin_credentials(settings)
     sims = _simulators_or_exit(settings, credentials, seeded_orders, declarations, secrets_by_name)
     for served in sims.all:
         served.state.configure(latency=latency, failure_rate=failure_rate)
-    console.print(f"pricing {sims.pricing.url}, crm {sims.crm.url}, shipping {sims.shipping.url}")
+    console.print(", ".join(f"{name} {served.url}" for name, served in sims.built_in.items()))
     for name, served in sims.declared.items():
         console.print(f"{name} (declared) {served.url}", highlight=False)
     console.print("For `gateway serve` in another shell:")
-    for name, value in credentials.items():
-        typer.echo(f"export GATEWAY_{name.upper()}={value}")
-    for service in ("pricing", "crm", "shipping"):
-        typer.echo(f"export GATEWAY_{service.upper()}_URL={getattr(sims, service).url}")
+    for plugin in BUILT_IN:
+        typer.echo(f"export {plugin.credential_variable}={credentials[plugin.name]}")
+    for plugin in BUILT_IN:
+        url = sims.built_in[plugin.name].url
+        typer.echo(f"export GATEWAY_{plugin.url_setting.upper()}={url}")
     _print_declared_environment(declarations, sims, secrets_by_name)
     console.print("Knobs: POST /_sim/config on each (latency, failure_rate, ...). Ctrl+C stops.")
     asyncio.run(sims.serve())
@@ -315,27 +308,19 @@ def _simulators_or_exit(
     """The simulators on the ports of the settings' URLs, or exit 1 saying which are taken."""
     from urllib.parse import urlsplit
 
+    from plugins import BUILT_IN
     from simulators.runner import Simulators, declared_port
 
-    ports = {
-        service: urlsplit(getattr(settings, f"{service}_url")).port or 0
-        for service in ("pricing", "crm", "shipping")
-    }
+    ports = {plugin.name: urlsplit(plugin.url(settings)).port or 0 for plugin in BUILT_IN}
+    ports.update({d.name: declared_port(d) for d in declarations})
     try:
         return Simulators(
-            pricing_token=credentials["pricing_token"],
-            crm_api_key=credentials["crm_api_key"],
-            shipping_token=credentials["shipping_token"],
+            secrets={**credentials, **secrets_by_name},
+            ports=ports,
             seeded_orders=seeded_orders,
-            pricing_port=ports["pricing"],
-            crm_port=ports["crm"],
-            shipping_port=ports["shipping"],
             declarations=declarations,
-            declared_secrets=secrets_by_name,
-            declared_ports={d.name: declared_port(d) for d in declarations},
         )
     except OSError as exc:
-        ports.update({d.name: declared_port(d) for d in declarations})
         wanted = ", ".join(f"{service} {port}" for service, port in ports.items())
         console.print(
             f"[red]cannot listen on the simulators' ports ({wanted}, from GATEWAY_*_URL): "

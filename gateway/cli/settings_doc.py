@@ -113,10 +113,19 @@ def _groups(settings_cls: type[BaseModel]) -> list[tuple[type[BaseModel], list[s
     classes = [
         c
         for c in settings_cls.__mro__
-        if issubclass(c, BaseModel) and c.__module__.startswith("gateway.")
+        if issubclass(c, BaseModel) and c.__module__.startswith(("gateway.", "plugins."))
     ]
     bases = list(settings_cls.__bases__)
-    classes.sort(key=lambda c: bases.index(c) + 1 if c in bases else 0)
+
+    def position(group: type[BaseModel]) -> float:
+        if group in bases:
+            return bases.index(group) + 1
+        if group.__module__.startswith("plugins."):
+            # A code plugin's group: where the class lists the plugins' settings.
+            return 1.5 + min(i for i, base in enumerate(bases) if issubclass(base, group))
+        return 0  # the shared bases of the wings' groups
+
+    classes.sort(key=position)
     groups: list[tuple[type[BaseModel], list[str]]] = []
     for group in classes:
         inherited = {

@@ -41,15 +41,11 @@ from graphql import (
 from gateway.errors import ErrorCode, GraphQLRequestError
 from gateway.limits.settings import LimitsSettings
 from gateway.pipeline import Exchange, Handler, Reply
+from plugins import BUILT_IN
 
 #: The hand-written bolt-ons' fields (answered over HTTP: dearer than core fields).
 BOLT_ON_FIELDS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("Customer", "insights"),
-        ("Customer", "activities"),
-        ("Product", "price"),
-        ("Order", "shipment"),
-    }
+    coordinate for plugin in BUILT_IN for coordinate in plugin.costly_fields
 )
 
 

@@ -42,10 +42,10 @@ from gateway.pipeline import Exchange, Handler, Reply
 from gateway.security.clients import (
     CORE_READ,
     CUSTOMERS_WRITE,
-    INSIGHTS_READ,
     MARGINS_READ,
     ORDERS_WRITE,
 )
+from plugins import BUILT_IN
 
 #: Every field of these root types needs the scope (mutations are listed per field).
 ROOT_SCOPES: MappingProxyType[str, str] = MappingProxyType(
@@ -53,14 +53,16 @@ ROOT_SCOPES: MappingProxyType[str, str] = MappingProxyType(
 )
 
 #: The scope a field needs beyond its root's, by (GraphQL type name, field name).
+#: The code plugins' protected fields (``BoltOnPlugin.field_scopes``) come first.
 FIELD_SCOPES: MappingProxyType[tuple[str, str], str] = MappingProxyType(
     {
-        # CRM insights
-        ("Customer", "insights"): INSIGHTS_READ,
-        ("Customer", "activities"): INSIGHTS_READ,
+        **{
+            coordinate: scope
+            for plugin in BUILT_IN
+            for coordinate, scope in plugin.field_scopes.items()
+        },
         # costs and margins
         ("Product", "unitCost"): MARGINS_READ,
-        ("Price", "marginPct"): MARGINS_READ,
         ("OrderLine", "marginPct"): MARGINS_READ,
         ("Order", "marginPct"): MARGINS_READ,
         # writes

@@ -399,7 +399,7 @@ async def _create_shipment(
             raise
     [existing] = await shipping.shipments([order_number])
     if existing is None:
-        raise BackendUnavailable("shipping", "conflict reported but no shipment found")
+        raise BackendUnavailable(shipping.service, "conflict reported but no shipment found")
     return existing
 
 

@@ -25,6 +25,7 @@ from gateway.events import EventBus, create_event_bus
 from gateway.settings import Settings
 from gateway.writes.changes import ChangeHooks
 from gateway.writes.outbox import OutboxDispatcher
+from plugins.crm import crm_of
 
 log = logging.getLogger("gateway.writes.services")
 
@@ -74,7 +75,7 @@ class WriteServices:
         )
         dispatcher = OutboxDispatcher(
             core,
-            backends.crm,
+            crm_of(backends),
             batch_size=settings.outbox_batch_size,
             max_attempts=settings.outbox_max_attempts,
             backoff_base=settings.outbox_backoff_base,

@@ -546,11 +546,14 @@ def test_unknown_paths_are_problems(forecast: Served) -> None:
 
 def test_the_runner_serves_declared_simulators(declarations: dict[str, Declaration]) -> None:
     with Simulators.start_in_thread(
-        pricing_token="p",
-        crm_api_key="c",
-        shipping_token="s",
+        secrets={
+            "pricing": "p",
+            "crm": "c",
+            "shipping": "s",
+            "forecast": FORECAST_TOKEN,
+            "warranty": WARRANTY_KEY,
+        },
         declarations=tuple(declarations.values()),
-        declared_secrets={"forecast": FORECAST_TOKEN, "warranty": WARRANTY_KEY},
     ) as sims:
         assert set(sims.declared) == {"forecast", "warranty"}
         assert len(sims.all) == 5

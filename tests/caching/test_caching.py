@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import BackendUnavailable
-from gateway.caching.bolt_on import PRICES, SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
+from gateway.caching.bolt_on import BoltOnCache, CachePolicy, MemoryStorage
 from gateway.loaders import Loaders
+from plugins.pricing import PRICES
+from plugins.shipping import SHIPMENTS
 from simulators.runner import Simulators
 from tests.caching.support import SKUS, cache_of, cached_backends, prices
 from tests.support.simulators import PRICING_TOKEN

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from gateway.caching.bolt_on import PRICES, BoltOnCache, CachePolicy, MemoryStorage
+from gateway.caching.bolt_on import BoltOnCache, CachePolicy, MemoryStorage
+from plugins.pricing import PRICES
 from simulators.runner import Simulators
 from tests.caching.support import SKUS, cached_backends, prices
 

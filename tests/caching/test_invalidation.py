@@ -6,8 +6,10 @@ import asyncio
 import uuid
 from pathlib import Path
 
-from gateway.caching.bolt_on import SHIPMENTS, BoltOnCache, CachePolicy, MemoryStorage
+from gateway.caching.bolt_on import BoltOnCache, CachePolicy, MemoryStorage
 from gateway.loaders import Loaders
+from plugins.shipping import PLUGIN as SHIPPING
+from plugins.shipping import SHIPMENTS
 from simulators.runner import Simulators
 from tests.caching.support import SKUS, cache_of, cached_backends, prices, ship
 
@@ -55,7 +57,11 @@ async def test_unrelated_changes_invalidate_nothing(sims: Simulators, tmp_path: 
 
 
 async def test_an_answer_fetched_before_an_invalidation_is_not_stored() -> None:
-    cache = BoltOnCache(MemoryStorage(), {SHIPMENTS.label: CachePolicy(ttl=60)})
+    cache = BoltOnCache(
+        MemoryStorage(),
+        {SHIPMENTS.label: CachePolicy(ttl=60)},
+        stale_on_change=SHIPPING.stale_on_change,
+    )
     answers = iter(["before the write", "after the write"])
 
     async def fetch(keys: list[str]) -> list[object]:

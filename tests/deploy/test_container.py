@@ -102,6 +102,14 @@ def test_the_dockerignore_keeps_the_context_small() -> None:
     assert not copied & ignored, "the Dockerfile copies something .dockerignore leaves out"
 
 
+def test_the_image_copies_every_product_package() -> None:
+    """A new top-level package (``plugins/``) left out of the image would fail only at run time."""
+    ignored = set((REPO / ".dockerignore").read_text().split())
+    copied = {a.split()[0] for k, a in instructions(DOCKERFILE.read_text()) if k == "COPY"}
+    packages = {p.name for p in REPO.iterdir() if (p / "__init__.py").is_file()} - ignored
+    assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
+
+
 def test_the_entry_point_serves_and_the_healthcheck_passes(
     sqlite_core: str, sims: Simulators, tmp_path: Path
 ) -> None:

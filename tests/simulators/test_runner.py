@@ -20,7 +20,7 @@ from simulators.runner import BackgroundServer, Simulators, bind_socket, url_of
 
 
 def _simulators() -> Simulators:
-    return Simulators(pricing_token="p", crm_api_key="c", shipping_token="s")
+    return Simulators(secrets={"pricing": "p", "crm": "c", "shipping": "s"})
 
 
 def test_bind_socket_is_a_listening_tcp_socket() -> None:
@@ -103,7 +103,7 @@ def test_background_server_reports_a_failed_startup() -> None:
 def test_simulators_in_threads_answer_on_their_own_ports() -> None:
     with (
         Simulators.start_in_thread(
-            pricing_token="p", crm_api_key="c", shipping_token="s", seeded_orders=10
+            secrets={"pricing": "p", "crm": "c", "shipping": "s"}, seeded_orders=10
         ) as sims,
         httpx.Client() as client,
     ):

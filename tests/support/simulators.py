@@ -23,9 +23,7 @@ def serve_simulators(*, seeded_orders: int) -> Iterator[Simulators]:
             answers for the shipped ones among them.
     """
     with Simulators.start_in_thread(
-        pricing_token=PRICING_TOKEN,
-        crm_api_key=CRM_API_KEY,
-        shipping_token=SHIPPING_TOKEN,
+        secrets={"pricing": PRICING_TOKEN, "crm": CRM_API_KEY, "shipping": SHIPPING_TOKEN},
         seeded_orders=seeded_orders,
     ) as running:
         yield running
