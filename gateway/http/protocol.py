@@ -16,6 +16,7 @@ Follows the GraphQL-over-HTTP specification:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -117,8 +118,14 @@ class MediaRange:
         return 0 if self.type == "*/*" else 1 if self.type.endswith("/*") else 2
 
 
-def parse_accept(accept: str) -> list[MediaRange]:
-    """The media ranges of an ``Accept`` header (malformed entries skipped)."""
+@functools.lru_cache(maxsize=256)
+def parse_accept(accept: str) -> tuple[MediaRange, ...]:
+    """The media ranges of an ``Accept`` header (malformed entries skipped).
+
+    Memoised: a client sends the same header on every request, and each request
+    asks twice (the media type, the incremental format). Bounded, so a client
+    varying its header only evicts entries.
+    """
     ranges: list[MediaRange] = []
     for part in accept.split(","):
         media, *raw_params = (item.strip() for item in part.split(";"))
@@ -137,7 +144,7 @@ def parse_accept(accept: str) -> list[MediaRange]:
             elif key:
                 params.append((key, value))
         ranges.append(MediaRange(media.lower(), quality, tuple(params)))
-    return ranges
+    return tuple(ranges)
 
 
 #: What /graphql answers single results in, our preference first on a tie of named types.
