@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -78,7 +79,7 @@ class Backends:
                 statement_timeout=settings.core_statement_timeout,
             ),
             built_in={
-                plugin.name: plugin.adapter(
+                plugin.name: plugin.build_adapter(
                     settings,
                     {
                         "max_connections": pool,
@@ -214,13 +215,6 @@ def cache_policies(
     return policies
 
 
-def plugin_stale_on_change(
-    plugins: tuple[BoltOnPlugin, ...] = BUILT_IN,
-) -> dict[str, tuple[Operation[Any], ...]]:
-    """Per core type, the code plugins' reads a committed change of one of its entities stales."""
-    return _merged(*(dict(plugin.stale_on_change) for plugin in plugins))
-
-
 def _bolt_on_cache(settings: CachingSettings, backends: Backends) -> BoltOnCache:
     """In memory by default; in Redis, shared by every instance, when ``redis_url`` is set."""
     storage = (
@@ -232,12 +226,17 @@ def _bolt_on_cache(settings: CachingSettings, backends: Backends) -> BoltOnCache
         credentials={adapter.service: adapter.credential_id for adapter in backends.bolt_ons},
         namespace=settings.cache_namespace,
         variants={label: v for plugin in BUILT_IN for label, v in plugin.variants.items()},
-        stale_on_change=_merged(plugin_stale_on_change(), stale_on_change(backends.declarations)),
+        # What a committed change of a core entity makes stale: the plugins' reads, then
+        # the declared fields keyed by that type's business key.
+        stale_on_change=_merged(
+            *(plugin.stale_on_change for plugin in BUILT_IN),
+            stale_on_change(backends.declarations),
+        ),
     )
 
 
 def _merged(
-    *maps: dict[str, tuple[Operation[Any], ...]],
+    *maps: Mapping[str, tuple[Operation[Any], ...]],
 ) -> dict[str, tuple[Operation[Any], ...]]:
     merged: dict[str, tuple[Operation[Any], ...]] = {}
     for mapping in maps:

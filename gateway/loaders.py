@@ -5,8 +5,9 @@ process-wide adapters. A batch function returns one value per key, in key
 order; where one key failed alone (a CRM account) its slot holds the error.
 
 Cheap by construction: a request pays only for the loaders it touches (each
-is built on first use) and no closures are made per request: the core's
-batch functions are the adapter's own bound methods.
+is built on first use), and the core's batch functions are the adapter's own
+bound methods (no closure per request; the bolt-ons' loaders make one each, to
+mark their read and reach the cache).
 Bolt-on reads go through the process's ``BoltOnCache`` when there is one,
 which also shares concurrent identical misses across requests.
 """
@@ -107,9 +108,8 @@ class Loaders:
             if found is None:
                 raise AttributeError(name)
             plugin, spec = found
-            # Labelled by the builder's name (``_prices``: "prices"), as the core's are.
-            label = getattr(spec.build, "__name__", name).lstrip("_")
-            loader = MeasuredDataLoader(load_fn=self._plugin_batch(plugin, spec), name=label)
+            batch_of = self._plugin_batch(plugin, spec)
+            loader = MeasuredDataLoader(load_fn=batch_of, name=spec.metric)
         self.__dict__[name] = loader
         return loader
 

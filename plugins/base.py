@@ -37,7 +37,7 @@ from starlette.types import ASGIApp
 
 from adapters.errors import BackendError
 from adapters.http import HttpBackend
-from gateway.caching.bolt_on import BoltOnCache, Operation, StaleSink
+from gateway.caching.bolt_on import BoltOnCache, Fetch, Operation, StaleSink
 
 A = TypeVar("A", bound=HttpBackend)
 
@@ -53,10 +53,17 @@ AdapterFactory = Callable[[Any, dict[str, Any]], HttpBackend]
 
 @dataclass(frozen=True)
 class PluginLoader:
-    """One per-request DataLoader of a plugin: the read mark its batches make, its builder."""
+    """One per-request DataLoader of a plugin.
+
+    Attributes:
+        read: the read mark its batches make (``service.operationId``).
+        build: makes a request's batch function.
+        metric: its label on the loader metrics (``gateway_loader_batch_size``).
+    """
 
     read: str
     build: LoaderFactory
+    metric: str
 
 
 class SimulatorFactory(Protocol):
@@ -72,7 +79,7 @@ class BoltOnPlugin:
     Attributes:
         name: the service name (``extensions.service``, metrics, settings prefix).
         title: how people call it (``Pricing``).
-        contract: the file name of its OpenAPI contract in ``contracts/``.
+        contract: the file name of the partner's OpenAPI contract it follows.
         settings: its settings group, composed into ``Settings``; its fields
             ``<name>_url`` and ``<name>_timeout`` are read by the wiring.
         credential_setting: the field of ``settings`` holding its secret.
@@ -135,10 +142,6 @@ class BoltOnPlugin:
         value = getattr(settings, self.credential_setting)
         return value.get_secret_value() if value is not None else None
 
-    def adapter(self, settings: object, options: dict[str, Any]) -> HttpBackend:
-        """Its adapter, built from the settings with the shared ``HttpBackend`` options."""
-        return self.build_adapter(settings, options)
-
     def read_labels(self) -> tuple[str, ...]:
         """Every read mark of this bolt-on, cached or not."""
         return (*(op.label for op in self.reads), *self.uncached_reads)
@@ -170,11 +173,27 @@ async def per_key(calls: Iterable[Awaitable[Any]]) -> list[Any]:
     return results
 
 
+def cached_loader(
+    op: Operation[Any], fetch_of: Callable[[Any], Fetch], *, metric: str
+) -> PluginLoader:
+    """The loader of a batch read held in the bolt-on cache: ``fetch_of(adapter)`` is its fetch."""
+
+    def build(adapter: Any, cache: BoltOnCache | None, stale: StaleSink) -> BatchFunction:
+        fetch = fetch_of(adapter)
+
+        def batch(keys: list[str]) -> Awaitable[Sequence[Any]]:
+            return cached_or_direct(cache, op, keys, fetch, stale)
+
+        return batch
+
+    return PluginLoader(op.label, build, metric)
+
+
 def cached_or_direct(
     cache: BoltOnCache | None,
     op: Operation[Any],
     keys: list[str],
-    fetch: Callable[[list[str]], Awaitable[Sequence[Any]]],
+    fetch: Fetch,
     on_stale: StaleSink,
     *,
     variant: str = "",
@@ -194,6 +213,7 @@ __all__ = [
     "PluginLoader",
     "SimulatorFactory",
     "adapter_of",
+    "cached_loader",
     "cached_or_direct",
     "per_key",
 ]

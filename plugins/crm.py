@@ -24,7 +24,7 @@ from plugins.base import (
     HasBoltOns,
     PluginLoader,
     adapter_of,
-    cached_or_direct,
+    cached_loader,
     per_key,
 )
 from simulators.crm import CrmState, create_crm_app
@@ -65,13 +65,6 @@ def _simulator(secret: str, *, seed: int, seeded_orders: int) -> tuple[ASGIApp, 
     return create_crm_app(secret, state=state), state
 
 
-def _insights(adapter: CrmAdapter, cache: BoltOnCache | None, stale: StaleSink) -> BatchFunction:
-    def batch(keys: list[str]) -> Any:
-        return cached_or_direct(cache, INSIGHTS, keys, adapter.insights, stale)
-
-    return batch
-
-
 def _activities(adapter: CrmAdapter, cache: BoltOnCache | None, stale: StaleSink) -> BatchFunction:
     """Keys are ``(account, limit)``: one call each, an account's failure in its slot."""
 
@@ -102,7 +95,7 @@ PLUGIN = BoltOnPlugin(
         ("Customer", "activities"): INSIGHTS_READ,
     },
     loaders={
-        "insights": PluginLoader(INSIGHTS.label, _insights),
-        "activities": PluginLoader(ACTIVITIES_LABEL, _activities),
+        "insights": cached_loader(INSIGHTS, lambda crm: crm.insights, metric="insights"),
+        "activities": PluginLoader(ACTIVITIES_LABEL, _activities, metric="activities"),
     },
 )

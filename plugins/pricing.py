@@ -109,5 +109,5 @@ PLUGIN = BoltOnPlugin(
     cache_ttl=60.0,
     costly_fields=frozenset({("Product", "price")}),
     field_scopes={("Price", "marginPct"): MARGINS_READ},
-    loaders={"price": PluginLoader(PRICES.label, _prices)},
+    loaders={"price": PluginLoader(PRICES.label, _prices, metric="prices")},
 )

@@ -22,7 +22,7 @@ from plugins.base import (
     HasBoltOns,
     PluginLoader,
     adapter_of,
-    cached_or_direct,
+    cached_loader,
     per_key,
 )
 from simulators.shipping import ShippingState, create_shipping_app
@@ -58,15 +58,6 @@ def _simulator(secret: str, *, seed: int, seeded_orders: int) -> tuple[ASGIApp, 
     return create_shipping_app(secret, state=state, seeded_orders=seeded_orders), state
 
 
-def _shipments(
-    adapter: ShippingAdapter, cache: BoltOnCache | None, stale: StaleSink
-) -> BatchFunction:
-    def batch(keys: list[str]) -> Any:
-        return cached_or_direct(cache, SHIPMENTS, keys, adapter.shipments, stale)
-
-    return batch
-
-
 def _tracking(
     adapter: ShippingAdapter, cache: BoltOnCache | None, stale: StaleSink
 ) -> BatchFunction:
@@ -93,7 +84,9 @@ PLUGIN = BoltOnPlugin(
     cache_ttl=15.0,
     costly_fields=frozenset({("Order", "shipment")}),
     loaders={
-        "shipment": PluginLoader(SHIPMENTS.label, _shipments),
-        "tracking_events": PluginLoader(TRACKING_LABEL, _tracking),
+        "shipment": cached_loader(
+            SHIPMENTS, lambda shipping: shipping.shipments, metric="shipments"
+        ),
+        "tracking_events": PluginLoader(TRACKING_LABEL, _tracking, metric="tracking"),
     },
 )

@@ -354,7 +354,8 @@ class Simulators:
     ) -> None:
         ports = ports or {}
         names = [plugin.name for plugin in plugins] + [d.name for d in declarations]
-        missing = [plugin.name for plugin in plugins if secrets.get(plugin.name) is None]
+        plugin_secrets = {p.name: s for p in plugins if (s := secrets.get(p.name)) is not None}
+        missing = [plugin.name for plugin in plugins if plugin.name not in plugin_secrets]
         if missing:
             raise ValueError(f"no secret for the simulator of {', '.join(missing)}")
         sockets: dict[str, socket.socket] = {}
@@ -368,9 +369,9 @@ class Simulators:
         #: One simulator per code plugin, by its name.
         self.built_in: dict[str, ServedApp[Any]] = {}
         for plugin in plugins:
-            secret = secrets[plugin.name]
-            assert secret is not None  # checked above
-            app, state = plugin.build_simulator(secret, seed=seed, seeded_orders=seeded_orders)
+            app, state = plugin.build_simulator(
+                plugin_secrets[plugin.name], seed=seed, seeded_orders=seeded_orders
+            )
             self.built_in[plugin.name] = ServedApp(app, sockets[plugin.name], state)
         #: One simulator per declared bolt-on, by its name, generated from its contract.
         self.declared: dict[str, ServedApp[SimulatorState]] = {}
