@@ -54,6 +54,7 @@ def summarise(raw: Path, top: int = 15) -> str:
     groups = [(label, re.compile(pattern)) for label, pattern in GROUPS]
     by_group: collections.Counter[str] = collections.Counter()
     by_leaf: collections.Counter[str] = collections.Counter()
+    by_thread_leaf: collections.Counter[str] = collections.Counter()
     loop_samples = thread_samples = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -65,6 +66,7 @@ def summarise(raw: Path, top: int = 15) -> str:
         count = int(count_text)
         if frames[0].startswith("Thread._bootstrap"):
             thread_samples += count
+            by_thread_leaf[frames[-1]] += count
             continue
         loop_samples += count
         by_leaf[frames[-1]] += count
@@ -81,6 +83,10 @@ def summarise(raw: Path, top: int = 15) -> str:
     lines += [f"  {label:30} {100 * n / total:5.1f} %" for label, n in by_group.most_common()]
     lines.append("busiest functions of the loop (self):")
     lines += [f"  {100 * n / total:5.1f} %  {leaf}" for leaf, n in by_leaf.most_common(top)]
+    lines.append("busiest functions of the core-read threads (self, % of the loop's samples):")
+    lines += [
+        f"  {100 * n / total:5.1f} %  {leaf}" for leaf, n in by_thread_leaf.most_common(top // 2)
+    ]
     return "\n".join(lines)
 
 
@@ -90,6 +96,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--cache", action="store_true", help="bolt-on cache on")
+    parser.add_argument("--keep", type=Path, help="also keep py-spy's raw stacks in this file")
     args = parser.parse_args()
     py_spy = Path(sys.executable).with_name("py-spy")
     gateway = Path(sys.executable).with_name("gateway")
@@ -131,6 +138,8 @@ def main() -> None:
                 f"p50 {load.p50_ms:.1f} ms (sampled: slightly slower than unobserved)"
             )
             print(summarise(raw))
+            if args.keep:
+                args.keep.write_bytes(raw.read_bytes())
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(server.pid, signal.SIGTERM)

@@ -77,6 +77,7 @@ class Backends:
                 settings.core_database_url,
                 pool_size=settings.core_pool_size,
                 statement_timeout=settings.core_statement_timeout,
+                sqlite_inline=settings.core_sqlite_inline,
             ),
             built_in={
                 plugin.name: plugin.build_adapter(

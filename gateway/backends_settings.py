@@ -51,6 +51,12 @@ class BackendSettings(BaseModel):
     core_statement_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a core query may run."
     )
+    core_sqlite_inline: bool = Field(
+        default=True,
+        description="A SQLite core's statements run on the event loop, not in aiosqlite's "
+        "thread (adapters/core/sqlite_inline.py); false: through aiosqlite. "
+        "PostgreSQL is not affected.",
+    )
 
     bolt_ons_dir: Path | None = Field(
         default=Path("bolt-ons"),

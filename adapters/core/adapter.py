@@ -12,7 +12,6 @@ which is what makes "one core query per relation level" hold for DataLoaders.
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -40,7 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql.expression import CompoundSelect
 
 from adapters import reads
-from adapters.core.sqlite_reads import SqliteReadPool
+from adapters.core.sqlite_inline import CONNECT_ARGS as INLINE_CONNECT_ARGS
+from adapters.core.sqlite_inline import DRIVER as INLINE_DRIVER
+from adapters.core.sqlite_inline import WriteTurns, begin_immediate
 from adapters.core.tables import (
     core_metadata,
     customers,
@@ -85,9 +86,10 @@ class CoreAdapter:
             a core living in its own schema needs nothing but its URL.
         pool_size: connections kept open (PostgreSQL and SQLite files).
         statement_timeout: seconds one statement may run (PostgreSQL) or wait
-            for a lock (SQLite ``busy_timeout``); also the connect and pool
-            checkout budget.
+            for a lock (SQLite); also the connect and pool checkout budget.
         echo: log every statement (development only).
+        sqlite_inline: run a SQLite core's statements on the event loop
+            (``adapters.core.sqlite_inline``) rather than through aiosqlite's thread.
 
     Attributes:
         statements: how many SQL statements this adapter has executed; tests
@@ -107,14 +109,16 @@ class CoreAdapter:
         pool_size: int = 10,
         statement_timeout: float = 10.0,
         echo: bool = False,
+        sqlite_inline: bool = True,
     ) -> None:
         self._url = database_url
         self._pool_size = pool_size
         self._statement_timeout = statement_timeout
         self._echo = echo
+        self._sqlite_inline = sqlite_inline
         self._engine: AsyncEngine | None = None
-        # An embedded SQLite file is read in threads (see sqlite_reads); None elsewhere.
-        self._reader: SqliteReadPool | None = None
+        # A SQLite core's writers of this process, one at a time (None elsewhere).
+        self._write_turns: WriteTurns | None = None
         self.statements = 0
 
     # --- lifecycle ---------------------------------------------------------
@@ -123,7 +127,6 @@ class CoreAdapter:
         if self._engine is None:
             try:
                 self._engine = self._create_engine()
-                self._reader = self._create_reader(self._engine)
             except (sa_exc.ArgumentError, ValueError) as exc:
                 # A malformed URL or unknown driver; the URL itself may hold a password.
                 raise BackendUnavailable(SERVICE, "invalid database URL") from exc
@@ -139,9 +142,6 @@ class CoreAdapter:
 
     async def aclose(self) -> None:
         """Close every pooled connection; the adapter can be entered again later."""
-        if self._reader is not None:
-            reader, self._reader = self._reader, None
-            await asyncio.to_thread(reader.close)
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
@@ -159,31 +159,17 @@ class CoreAdapter:
             pool_size=self._pool_size,
             statement_timeout=self._statement_timeout,
             echo=self._echo,
+            sqlite_inline=self._sqlite_inline,
         )
         event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
+        if engine.url.get_driver_name() == INLINE_DRIVER:
+            self._write_turns = WriteTurns(self._statement_timeout)
         return engine
-
-    def _create_reader(self, engine: AsyncEngine) -> SqliteReadPool | None:
-        url = engine.url
-        if url.get_backend_name() != "sqlite" or _sqlite_in_memory(url):
-            return None  # an in-memory database exists only on the async engine's connection
-        reader = SqliteReadPool(
-            url,
-            pool_size=self._pool_size,
-            timeout=self._statement_timeout,
-            on_connect=_sqlite_pragmas(self._statement_timeout, wal=True),
-            echo=self._echo,
-        )
-        event.listen(reader.engine, "before_cursor_execute", self._count_statement)
-        return reader
 
     @property
     def sync_engines(self) -> list[Engine]:
         """Every engine that runs this adapter's statements, for cursor-event listeners."""
-        engines = [self.engine.sync_engine]
-        if self._reader is not None:
-            engines.append(self._reader.engine)
-        return engines
+        return [self.engine.sync_engine]
 
     def _count_statement(self, *_: Any) -> None:
         self.statements += 1
@@ -197,16 +183,28 @@ class CoreAdapter:
         Example:
             >>> async with core.transaction() as conn:
             ...     await conn.execute(orders.update().where(...).values(...))
+
+        On SQLite the transaction holds the write lock from its start (``BEGIN
+        IMMEDIATE``): a transaction that read first and wrote later could find
+        the snapshot it read overtaken by another writer's commit, and fail.
         """
         with _translate():
-            async with self.engine.begin() as conn:
+            turns = self._write_turns
+            if turns is None:
+                async with self.engine.begin() as conn:
+                    if conn.dialect.name == "sqlite":
+                        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    yield conn
+                return
+            async with turns.turn(), self.engine.begin() as conn:
+                await begin_immediate(
+                    conn, wait=self._statement_timeout, busy_timeout=self._statement_timeout
+                )
                 yield conn
 
     async def _rows(self, statement: Select[Any] | CompoundSelect[Any]) -> Sequence[Row[Any]]:
         reads.mark(reads.CORE)
         with _translate():
-            if self._reader is not None:
-                return await self._reader.rows(statement)
             async with self.engine.connect() as conn:
                 result = await conn.execute(statement)
                 rows: Sequence[Row[Any]] = result.all()
@@ -215,8 +213,6 @@ class CoreAdapter:
     async def _scalar(self, statement: Select[Any]) -> Any:
         reads.mark(reads.CORE)
         with _translate():
-            if self._reader is not None:
-                return await self._reader.scalar(statement)
             async with self.engine.connect() as conn:
                 return (await conn.execute(statement)).scalar_one()
 
@@ -599,13 +595,16 @@ def create_core_engine(
     pool_size: int = 10,
     statement_timeout: float = 10.0,
     echo: bool = False,
+    sqlite_inline: bool = True,
 ) -> AsyncEngine:
     """An ``AsyncEngine`` for a core URL, configured as ``CoreAdapter`` uses it.
 
     Anything else that opens the core database from the same URL (the
     gateway's own tables, scripts) should use this too: it understands the
     libpq ``options`` parameter that asyncpg lacks, and turns on SQLite's
-    foreign keys, WAL and busy timeout.
+    foreign keys, WAL and busy timeout. A SQLite URL of any driver runs on
+    the inline driver (``adapters.core.sqlite_inline``) unless
+    ``sqlite_inline`` is false; then on aiosqlite.
 
     Raises:
         sqlalchemy.exc.ArgumentError: the URL is malformed or names an unknown driver.
@@ -619,6 +618,11 @@ def create_core_engine(
         if not in_memory:
             # In-memory databases use a single static connection: no pool to size.
             options.update(pool_size=pool_size, pool_timeout=timeout)
+        if sqlite_inline:
+            url = url.set(drivername=f"sqlite+{INLINE_DRIVER}")
+            options["connect_args"] = dict(INLINE_CONNECT_ARGS)
+        else:
+            url = url.set(drivername="sqlite+aiosqlite")
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(timeout, wal=not in_memory))
         return engine

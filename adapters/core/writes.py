@@ -23,8 +23,10 @@ Concurrency, per dialect:
   the reads a decision depends on (credit, stock, the next number) can not
   go stale before the write, and no two writers interleave. (Python's
   sqlite3 would otherwise start the transaction only at the first INSERT or
-  UPDATE, leaving the reads before it outside any transaction.) Waiting for
-  the lock is bounded by the connection's ``busy_timeout``.
+  UPDATE, leaving the reads before it outside any transaction.)
+  ``CoreAdapter.transaction`` does it for every writer; the wait for the
+  lock is bounded by the statement timeout and, on the inline driver, does
+  not block the event loop (``adapters.core.sqlite_inline``).
 
 A write made for a request that carries an ``Idempotency-Key`` has a
 ``WriteFence`` on its ``Actor``: the last statement of its transaction,
@@ -191,8 +193,6 @@ class CoreWriter:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction; on SQLite it holds the write lock from the start."""
         async with self.core.transaction() as conn:
-            if conn.dialect.name == "sqlite":
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     # --- customers -------------------------------------------------------------

@@ -72,6 +72,7 @@ class WriteServices:
             settings.core_database_url,
             pool_size=2,
             statement_timeout=settings.core_statement_timeout,
+            sqlite_inline=settings.core_sqlite_inline,
         )
         dispatcher = OutboxDispatcher(
             core,
