@@ -47,7 +47,12 @@ class BackendSettings(BaseModel):
         "the default is `core.db` in the checkout's `.gateway/` folder (installed: "
         "`~/.local/share/boltgate/`), wherever the command runs from.",
     )
-    core_pool_size: int = Field(default=10, ge=1, description="Core connection pool size.")
+    core_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="Core connection pool size; on PostgreSQL the single-statement reads have "
+        "a pool of this size of their own (no overflow) beside it.",
+    )
     core_statement_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a core query may run."
     )

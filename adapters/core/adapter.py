@@ -39,9 +39,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.sql.expression import CompoundSelect
 
 from adapters import reads
+from adapters.core.server_reads import ServerReads
 from adapters.core.sqlite_inline import CONNECT_ARGS as INLINE_CONNECT_ARGS
 from adapters.core.sqlite_inline import DRIVER as INLINE_DRIVER
-from adapters.core.sqlite_inline import WriteTurns, begin_immediate
+from adapters.core.sqlite_inline import InlineReads, WriteTurns, begin_immediate
 from adapters.core.tables import (
     core_metadata,
     customers,
@@ -84,7 +85,9 @@ class CoreAdapter:
             ``options`` query parameter (``?options=-csearch_path%3Dcore``) is
             honoured: its ``-c name=value`` pairs become session settings, so
             a core living in its own schema needs nothing but its URL.
-        pool_size: connections kept open (PostgreSQL and SQLite files).
+        pool_size: connections kept open (PostgreSQL and SQLite files); on
+            PostgreSQL the reads have a pool of this size of their own
+            (no overflow) beside the writes' pool.
         statement_timeout: seconds one statement may run (PostgreSQL) or wait
             for a lock (SQLite); also the connect and pool checkout budget.
         echo: log every statement (development only).
@@ -117,7 +120,10 @@ class CoreAdapter:
         self._echo = echo
         self._sqlite_inline = sqlite_inline
         self._engine: AsyncEngine | None = None
-        # A SQLite core's writers of this process, one at a time (None elsewhere).
+        # Where single-statement reads run: on one connection of the inline SQLite
+        # driver, or on an engine of their own (PostgreSQL); None: on the engine.
+        self._reads: InlineReads | ServerReads | None = None
+        # The inline SQLite driver's writers of this process, one at a time.
         self._write_turns: WriteTurns | None = None
         self.statements = 0
 
@@ -142,6 +148,9 @@ class CoreAdapter:
 
     async def aclose(self) -> None:
         """Close every pooled connection; the adapter can be entered again later."""
+        if self._reads is not None:
+            closing, self._reads = self._reads, None
+            await closing.aclose()
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
@@ -163,13 +172,27 @@ class CoreAdapter:
         )
         event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
         if engine.url.get_driver_name() == INLINE_DRIVER:
+            self._reads = InlineReads(engine.sync_engine)
             self._write_turns = WriteTurns(self._statement_timeout)
+        elif engine.url.get_backend_name() != "sqlite":
+            read_engine = create_core_engine(
+                self._url,
+                pool_size=self._pool_size,
+                statement_timeout=self._statement_timeout,
+                echo=self._echo,
+                for_reads=True,
+            )
+            event.listen(read_engine.sync_engine, "before_cursor_execute", self._count_statement)
+            self._reads = ServerReads(read_engine)
         return engine
 
     @property
     def sync_engines(self) -> list[Engine]:
         """Every engine that runs this adapter's statements, for cursor-event listeners."""
-        return [self.engine.sync_engine]
+        engines = [self.engine.sync_engine]
+        if isinstance(self._reads, ServerReads):
+            engines.append(self._reads.engine.sync_engine)
+        return engines
 
     def _count_statement(self, *_: Any) -> None:
         self.statements += 1
@@ -205,6 +228,8 @@ class CoreAdapter:
     async def _rows(self, statement: Select[Any] | CompoundSelect[Any]) -> Sequence[Row[Any]]:
         reads.mark(reads.CORE)
         with _translate():
+            if self._reads is not None:
+                return await self._reads.rows(statement)
             async with self.engine.connect() as conn:
                 result = await conn.execute(statement)
                 rows: Sequence[Row[Any]] = result.all()
@@ -213,6 +238,8 @@ class CoreAdapter:
     async def _scalar(self, statement: Select[Any]) -> Any:
         reads.mark(reads.CORE)
         with _translate():
+            if self._reads is not None:
+                return await self._reads.scalar(statement)
             async with self.engine.connect() as conn:
                 return (await conn.execute(statement)).scalar_one()
 
@@ -596,6 +623,7 @@ def create_core_engine(
     statement_timeout: float = 10.0,
     echo: bool = False,
     sqlite_inline: bool = True,
+    for_reads: bool = False,
 ) -> AsyncEngine:
     """An ``AsyncEngine`` for a core URL, configured as ``CoreAdapter`` uses it.
 
@@ -604,7 +632,8 @@ def create_core_engine(
     libpq ``options`` parameter that asyncpg lacks, and turns on SQLite's
     foreign keys, WAL and busy timeout. A SQLite URL of any driver runs on
     the inline driver (``adapters.core.sqlite_inline``) unless
-    ``sqlite_inline`` is false; then on aiosqlite.
+    ``sqlite_inline`` is false; then on aiosqlite. ``for_reads`` makes a
+    server core's engine of the single-statement reads (``ServerReads``).
 
     Raises:
         sqlalchemy.exc.ArgumentError: the URL is malformed or names an unknown driver.
@@ -638,7 +667,14 @@ def create_core_engine(
             "command_timeout": timeout + 2,
             "server_settings": settings,
         }
-    options.update(pool_size=pool_size, pool_timeout=timeout, pool_pre_ping=True)
+    if for_reads:
+        # Single-statement reads (``ServerReads``): no transaction, no pre-ping (a
+        # dead connection's read is retried), no overflow beyond the pool.
+        options.update(
+            pool_size=pool_size, max_overflow=0, pool_timeout=timeout, isolation_level="AUTOCOMMIT"
+        )
+    else:
+        options.update(pool_size=pool_size, pool_timeout=timeout, pool_pre_ping=True)
     return create_async_engine(url, **options)
 
 

@@ -33,22 +33,25 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection, Engine, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.sql import Executable
+from sqlalchemy.util.concurrency import await_, greenlet_spawn, in_greenlet
 
 #: The driver's name in a URL: ``sqlite+inline:///core.db``.
 DRIVER = "inline"
 #: Longest sleep between two attempts at the write lock, seconds.
 _MAX_POLL = 0.02
+
+T = TypeVar("T")
 
 
 class InlineCursor(sqlite3.Cursor):
@@ -80,19 +83,20 @@ class SQLiteDialect_inline(SQLiteDialect_pysqlite):  # SQLAlchemy's naming of di
 
     # The asyncio engine checks that a statement awaited (its guard against a
     # synchronous driver): one await of a finished coroutine per statement,
-    # which switches greenlets but never yields to the event loop.
+    # which switches greenlets but never yields to the event loop. The reads of
+    # ``InlineReads`` run outside any greenlet and skip it.
     def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
-        await_(_ready())
+        _pass_the_await_check()
         cursor.execute(statement, parameters)
 
     def do_execute_no_params(self, cursor: Any, statement: Any, context: Any = None) -> None:
-        await_(_ready())
+        _pass_the_await_check()
         cursor.execute(statement)
 
     def do_executemany(
         self, cursor: Any, statement: Any, parameters: Any, context: Any = None
     ) -> None:
-        await_(_ready())
+        _pass_the_await_check()
         cursor.executemany(statement, parameters)
 
     @classmethod
@@ -102,8 +106,63 @@ class SQLiteDialect_inline(SQLiteDialect_pysqlite):  # SQLAlchemy's naming of di
         return pool.StaticPool
 
 
+def _pass_the_await_check() -> None:
+    if in_greenlet():
+        await_(_ready())
+
+
 async def _ready() -> None:
     return None
+
+
+class InlineReads:
+    """Every read of a process on one connection, called straight from the coroutine.
+
+    A read runs and is fetched to its last row before anything else can run
+    on the loop, so one connection serves them all: no pool checkout, no
+    asyncio connection wrapper, no greenlet, and no closing task per
+    statement (the asyncio connection shields its close in a task, during
+    which other requests' reads took further connections: under load the pool
+    overflowed and opened new connections). Each SELECT is its own implicit
+    transaction (pysqlite begins one only before a write), so every read sees
+    the latest commit.
+
+    Args:
+        engine: the inline engine's synchronous engine.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        """Every row of ``statement``."""
+        return await self._read(lambda connection: connection.execute(statement).all())
+
+    async def scalar(self, statement: Executable) -> Any:
+        """The one value of ``statement``."""
+        return await self._read(lambda connection: connection.execute(statement).scalar_one())
+
+    async def aclose(self) -> None:
+        """Give the connection back to the engine's pool."""
+        self._close()
+
+    def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    async def _read(self, read: Callable[[Connection], T]) -> T:
+        connection = self._connection
+        if connection is None:
+            # Opening may wait (a pool checkout, the dialect's first-connect lock).
+            connection = self._connection = await greenlet_spawn(self._engine.connect)
+        try:
+            return read(connection)
+        except BaseException:
+            # Whatever failed, the next read starts on a fresh connection.
+            self._close()
+            raise
 
 
 class WriteTurns:
@@ -168,6 +227,7 @@ __all__ = [
     "DRIVER",
     "InlineConnection",
     "InlineCursor",
+    "InlineReads",
     "SQLiteDialect_inline",
     "WriteTurns",
     "begin_immediate",

@@ -192,3 +192,35 @@ async def test_a_rejected_write_rolls_back_and_frees_the_turn(tmp_path: Path) ->
         assert await _count(core) == 2
     finally:
         await core.aclose()
+
+
+async def test_reads_share_one_connection_and_each_sees_the_latest_commit(tmp_path: Path) -> None:
+    path = tmp_path / "core.db"
+    core = await _seeded(path)
+    opened: list[object] = []
+    event.listen(core.engine.sync_engine, "checkout", lambda *args: opened.append(args[0]))
+    try:
+        assert await _count(core) == 1
+        other = sqlite3.connect(path)  # another process's write, committed between two reads
+        with other:
+            other.execute(
+                "INSERT INTO customers (id, account_number, name, segment, credit_limit) "
+                "VALUES (2, 'C-000002', 'Other', 'smb', 10)"
+            )
+        other.close()
+        assert await _count(core) == 2
+        [first, second] = await core.customers_by_account(["C-000001", "C-000002"])
+    finally:
+        await core.aclose()
+    assert first is not None and second is not None and second.name == "Other"
+    assert len(opened) == 1  # the four reads: one checkout
+
+
+async def test_a_failed_read_leaves_the_next_one_a_working_connection(tmp_path: Path) -> None:
+    core = await _seeded(tmp_path / "core.db")
+    try:
+        with pytest.raises(BackendUnavailable):
+            await core._rows(select(customers).where(customers.c.id == func.no_such_function()))
+        assert await _count(core) == 1
+    finally:
+        await core.aclose()
