@@ -27,10 +27,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
-import httpx
 import orjson
 
 from adapters.errors import (
@@ -43,6 +42,11 @@ from adapters.errors import (
 from adapters.observe import CallObserver, CallRecord, outgoing_headers
 from adapters.resilience import Resilience
 
+if TYPE_CHECKING:
+    # Imported where a transport is given: httpx pulls in its CLI (rich, pygments,
+    # click), ~20 MB a worker that sends through aiohttp does not need.
+    import httpx
+
 QueryParams = Mapping[str, str | int | list[str]]
 
 #: Methods that may be repeated without changing the result (RFC 9110, section 9.2.2).
@@ -54,10 +58,16 @@ _RETRYABLE_TRANSPORT: tuple[type[BaseException], ...] = (
     aiohttp.ClientConnectorError,
     aiohttp.ConnectionTimeoutError,
     aiohttp.ServerDisconnectedError,
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.RemoteProtocolError,
 )
+
+
+@functools.cache
+def _retryable_over_httpx() -> tuple[type[BaseException], ...]:
+    """``_RETRYABLE_TRANSPORT``'s counterparts when the call went through httpx."""
+    import httpx
+
+    return (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
+
 
 #: The reason a transport failure is reported with (``/readyz``, ``gateway check``):
 #: one short word per kind, the same whichever client made the call. The
@@ -134,6 +144,8 @@ class HttpBackend:
     async def __aenter__(self) -> Self:
         if self._transport is not None:
             if self._httpx is None:
+                import httpx
+
                 self._httpx = httpx.AsyncClient(
                     base_url=self.base_url,
                     headers=self._headers,
@@ -318,6 +330,8 @@ class HttpBackend:
         headers: Mapping[str, str] | None,
         last_status: list[int],
     ) -> Any:
+        import httpx
+
         assert self._httpx is not None
         try:
             response = await self._httpx.request(
@@ -336,7 +350,10 @@ class HttpBackend:
     def _retryable(self, exc: BackendError) -> bool:
         if exc.status is not None:
             return exc.status in self.resilience.retry.statuses
-        return isinstance(exc.__cause__, _RETRYABLE_TRANSPORT)
+        cause = exc.__cause__
+        return isinstance(cause, _RETRYABLE_TRANSPORT) or (
+            self._httpx is not None and isinstance(cause, _retryable_over_httpx())
+        )
 
     def _decode(self, status: int, content: bytes, retry_after: str | None) -> Any:
         if status < 300:

@@ -9,7 +9,7 @@ call with a per-account failure slot. Its parts: the adapter
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 from starlette.types import ASGIApp
@@ -27,7 +27,9 @@ from plugins.base import (
     cached_loader,
     per_key,
 )
-from simulators.crm import CrmState, create_crm_app
+
+if TYPE_CHECKING:
+    from simulators.crm import CrmState
 
 #: An account's insights: cached; a changed customer is reported to the CRM, whose
 #: insights may move, so a committed change of a customer makes them stale.
@@ -61,6 +63,9 @@ def _adapter(settings: Any, options: dict[str, Any]) -> CrmAdapter:
 
 
 def _simulator(secret: str, *, seed: int, seeded_orders: int) -> tuple[ASGIApp, CrmState]:
+    # The simulators are imported only when one is built: a gateway serves without them.
+    from simulators.crm import CrmState, create_crm_app
+
     state = CrmState(seed=seed)
     return create_crm_app(secret, state=state), state
 

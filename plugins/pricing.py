@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 from starlette.types import ASGIApp
@@ -27,8 +27,9 @@ from plugins.base import (
     adapter_of,
     cached_or_direct,
 )
-from simulators.common import SimulatorState
-from simulators.pricing import create_pricing_app
+
+if TYPE_CHECKING:
+    from simulators.common import SimulatorState
 
 #: Prices per SKU and currency: cached, one batched call per currency.
 PRICES: Operation[PriceRecord] = Operation("pricing", "listPrices", PriceRecord)
@@ -54,6 +55,10 @@ def _adapter(settings: Any, options: dict[str, Any]) -> PricingAdapter:
 
 
 def _simulator(secret: str, *, seed: int, seeded_orders: int) -> tuple[ASGIApp, SimulatorState]:
+    # The simulators are imported only when one is built: a gateway serves without them.
+    from simulators.common import SimulatorState
+    from simulators.pricing import create_pricing_app
+
     state = SimulatorState("pricing", seed=seed)
     return create_pricing_app(secret, state=state), state
 

@@ -8,7 +8,7 @@ shipment creation, ``gateway.writes.orders``). Its parts: the adapter
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 from starlette.types import ASGIApp
@@ -25,7 +25,9 @@ from plugins.base import (
     cached_loader,
     per_key,
 )
-from simulators.shipping import ShippingState, create_shipping_app
+
+if TYPE_CHECKING:
+    from simulators.shipping import ShippingState
 
 #: The shipment of each order: cached; a shipped order has a shipment now (cached
 #: as "none" until then), so a committed change of an order makes it stale.
@@ -54,6 +56,9 @@ def _adapter(settings: Any, options: dict[str, Any]) -> ShippingAdapter:
 
 
 def _simulator(secret: str, *, seed: int, seeded_orders: int) -> tuple[ASGIApp, ShippingState]:
+    # The simulators are imported only when one is built: a gateway serves without them.
+    from simulators.shipping import ShippingState, create_shipping_app
+
     state = ShippingState(seed=seed)
     return create_shipping_app(secret, state=state, seeded_orders=seeded_orders), state
 
