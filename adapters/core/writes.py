@@ -50,8 +50,8 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.core.adapter import CoreAdapter, _customer, _order
@@ -400,17 +400,22 @@ class CoreWriter:
                         WriteErrorCode.INSUFFICIENT_STOCK,
                         f"{sku}: fewer than {quantity} available in this warehouse",
                     )
-            for line in lines:
+            if lines:  # one statement for every line (executemany: one round trip on PostgreSQL)
                 await conn.execute(
                     update(order_lines)
-                    .where(order_lines.c.id == line["id"])
-                    .values(unit_price=unit_prices[line["line_no"]])
+                    .where(order_lines.c.id == bindparam("line_id"))
+                    .values(unit_price=bindparam("quoted")),
+                    [
+                        {"line_id": line["id"], "quoted": unit_prices[line["line_no"]]}
+                        for line in lines
+                    ],
                 )
             now = _now()
             record = await _set_order(
                 conn, order, status="placed", now=now, warehouse_id=warehouse_id, placed_at=now
             )
-            event = _event("order.placed", now, await _order_data(conn, record))
+            data = await _order_data(conn, record, account_number=customer.account_number)
+            event = _event("order.placed", now, data)
             await _audit(
                 conn, actor, "Order", order_number, order.row_version, record.row_version, now
             )
@@ -640,23 +645,34 @@ async def _open_balance(conn: AsyncConnection, customer_id: int) -> Decimal:
 async def _set_order(
     conn: AsyncConnection, order: OrderRecord, *, status: str, now: datetime, **values: Any
 ) -> OrderRecord:
-    changed = await conn.execute(
-        update(orders)
-        .where(orders.c.id == order.id, orders.c.row_version == order.row_version)
-        .values(status=status, updated_at=now, row_version=orders.c.row_version + 1, **values)
-    )
-    if changed.rowcount != 1:  # only without row locks (never with FOR UPDATE held)
-        raise WriteRejected(WriteErrorCode.CONFLICT, "the order changed concurrently; retry")
-    return await _order_by(conn, order.id)
-
-
-async def _order_data(conn: AsyncConnection, order: OrderRecord) -> dict[str, Any]:
-    """The order as the gateway exposes it, for an event's ``data``."""
-    account = (
+    # RETURNING: the changed row comes back with the update, one round trip.
+    changed = (
         await conn.execute(
-            select(customers.c.account_number).where(customers.c.id == order.customer_id)
+            update(orders)
+            .where(orders.c.id == order.id, orders.c.row_version == order.row_version)
+            .values(status=status, updated_at=now, row_version=orders.c.row_version + 1, **values)
+            .returning(*orders.c)
         )
-    ).scalar_one()
+    ).one_or_none()
+    if changed is None:  # only without row locks (never with FOR UPDATE held)
+        raise WriteRejected(WriteErrorCode.CONFLICT, "the order changed concurrently; retry")
+    return _order(changed)
+
+
+async def _order_data(
+    conn: AsyncConnection, order: OrderRecord, *, account_number: str | None = None
+) -> dict[str, Any]:
+    """The order as the gateway exposes it, for an event's ``data``.
+
+    ``account_number`` is the order's customer's, when the caller has it at hand.
+    """
+    account = account_number
+    if account is None:
+        account = (
+            await conn.execute(
+                select(customers.c.account_number).where(customers.c.id == order.customer_id)
+            )
+        ).scalar_one()
     warehouse_code = None
     if order.warehouse_id is not None:
         warehouse_code = (
