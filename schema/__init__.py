@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.customer import Customer
 from schema.mutations import Mutation
+from schema.naming import RememberingNameConverter
 from schema.order import Order
 from schema.product import Product
 from schema.query import Query
@@ -34,7 +35,9 @@ def build_schema(
         types=[Customer, Product, Order, Warehouse],
         # @defer and @stream: bolt-on fields can arrive after the core's.
         config=StrawberryConfig(
-            auto_camel_case=True, enable_experimental_incremental_execution=True
+            auto_camel_case=True,
+            name_converter=RememberingNameConverter(auto_camel_case=True),
+            enable_experimental_incremental_execution=True,
         ),
     )
 
