@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -60,6 +61,10 @@ class Loaders:
     def __init__(self, backends: Backends, *, extensions: dict[str, object] | None = None) -> None:
         self._backends = backends
         self._extensions = extensions
+        # The loaders' batch functions get this, not a bound method: a loader held by
+        # ``Loaders`` and holding it back would make every request's loaders (and the
+        # records their caches keep) a cycle, freed only by the collector.
+        self._stale = partial(_record_stale, extensions)
 
     # The loaders; each is built on first use by ``__getattr__``. The core's:
     customer_by_id: DataLoader[int, CustomerRecord | None]
@@ -85,12 +90,12 @@ class Loaders:
         )
         loader = loaders.get((field.coordinate, variant))
         if loader is None:
+            backends, stale = self._backends, self._stale  # not ``self``: no cycle
 
             async def batch(keys: Sequence[str]) -> Sequence[Any]:
-                adapter = self._backends.declared[field.service]
-                cache = self._backends.cache
+                adapter = backends.declared[field.service]
                 return await load_batch(
-                    adapter, cache, field, args, keys, self._stale, variant=variant
+                    adapter, backends.cache, field, args, keys, stale, variant=variant
                 )
 
             loader = MeasuredDataLoader(load_fn=batch, name=field.label)
@@ -125,13 +130,17 @@ class Loaders:
 
         return batch
 
-    def _stale(self, service: str, operation: str, key: str) -> None:
-        if self._extensions is None:
-            return
-        entries = self._extensions.setdefault(STALE_EXTENSION, [])
-        entry = {"service": service, "operation": operation, "key": key}
-        if isinstance(entries, list) and entry not in entries:
-            entries.append(entry)
+
+def _record_stale(
+    extensions: dict[str, object] | None, service: str, operation: str, key: str
+) -> None:
+    """List a bolt-on answer served from its last good value under ``extensions.stale``."""
+    if extensions is None:
+        return
+    entries = extensions.setdefault(STALE_EXTENSION, [])
+    entry = {"service": service, "operation": operation, "key": key}
+    if isinstance(entries, list) and entry not in entries:
+        entries.append(entry)
 
 
 #: Each loader's batch function, given the ``Loaders`` of a request.

@@ -33,6 +33,7 @@ from __future__ import annotations
 from asyncio import gather
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
+from functools import partial
 from inspect import isawaitable
 from typing import Any, cast
 
@@ -143,7 +144,12 @@ class _Execution:
         self.operation_extensions = operation_extensions
         self.errors = CollectedErrors()
         self._delegate: Executor[Any] | None = None
-        helpers = GraphQLResolveInfoHelpers(gather=_gather_async_work, track=self._track)
+        # Not a bound method: the infos hold the helpers, and the execution holding
+        # them back would make every request's execution a cycle, freed only by the
+        # collector (and with it the context, the loaders and their records).
+        helpers = GraphQLResolveInfoHelpers(
+            gather=_gather_async_work, track=partial(_track, is_awaitable)
+        )
         tail: tuple[Any, ...] = (
             schema,
             plan.fragment_definitions,
@@ -177,11 +183,6 @@ class _Execution:
         if return_type.__class__ is GraphQLNonNull:
             raise error
         self.errors.add(error, path)
-
-    def _track(self, values: Any) -> None:
-        awaitables = [value for value in values if self.is_awaitable(value)]
-        if awaitables:
-            _settle_in_background(awaitables)
 
     def delegate(self) -> Executor[Any]:
         """A graphql-core executor of this request, sharing its error collection."""
@@ -791,6 +792,13 @@ def run_plan(
 
         return await_result()
     return ExecutionResult(cast(dict[str, Any], data), errors.errors or None)
+
+
+def _track(is_awaitable: Callable[[Any], Any], values: Any) -> None:
+    """graphql-core's ``track`` helper: settle the awaitables among ``values`` in the background."""
+    awaitables = [value for value in values if is_awaitable(value)]
+    if awaitables:
+        _settle_in_background(awaitables)
 
 
 async def _awaited_items(items: list[Any], awaitable_indices: list[int]) -> list[Any]:
