@@ -14,23 +14,18 @@ run it once per variant (``--set`` adds environment settings).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import run_wrk, wait_http
+from bench.harness import run_wrk
 from bench.paired import simulator_processes
 from bench.run import (
     FANOUT,
     PLACE_ORDER,
     body,
     configure_sims,
-    free_port,
-    gateway_env,
+    ours,
     seeded_core,
 )
 
@@ -49,40 +44,26 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="NAME=value for the gateway")
     args = parser.parse_args()
     overrides = dict(pair.split("=", 1) for pair in args.set)
-    gateway = Path(sys.executable).with_name("gateway")
     with (
         tempfile.TemporaryDirectory() as tmp,
         simulator_processes() as sims,
         seeded_core(args.core, Path(tmp), args.postgres_url) as (core_url, drafts),
     ):
         configure_sims(sims, 0.005)
-        env = {**gateway_env(core_url, sims, cache=False), **overrides}
-        port = free_port()
-        server = subprocess.Popen(  # noqa: S603 - our own command
-            [str(gateway), "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp,
-            start_new_session=True,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_http(f"{url}/healthz", process=server)
-            run_wrk(f"{url}/graphql", [body(FANOUT)], concurrency=8, duration=2)
+        work = Path(tmp)
+        with ours(work, core_url, sims, workers=1, cache=False, overrides=overrides) as (url, _):
+            run_wrk(url, [body(FANOUT)], concurrency=8, duration=2)
             per_round = len(drafts) // max(1, args.rounds)
             for round_ in range(args.rounds):
                 mix: list[str] = []
                 for number in drafts[round_ * per_round : (round_ + 1) * per_round]:
                     mix.extend([body(FANOUT)] * 9)
                     mix.append(body(PLACE_ORDER, {"n": number}))
-                load = run_wrk(f"{url}/graphql", mix, concurrency=8, duration=args.seconds)
+                load = run_wrk(url, mix, concurrency=8, duration=args.seconds)
                 print(
                     f"mix round {round_ + 1}: {load.requests / load.seconds:.1f} req/s, "
                     f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms"
                 )
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGTERM)
-            server.wait()
 
 
 if __name__ == "__main__":

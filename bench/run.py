@@ -214,12 +214,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def ours(
-    work: Path, core_url: str, sims: dict[str, str], *, workers: int, cache: bool
+    work: Path,
+    core_url: str,
+    sims: dict[str, str],
+    *,
+    workers: int,
+    cache: bool,
+    overrides: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
+    """``gateway serve`` over the core and the simulators: its /graphql URL and pid."""
     port = free_port()
     gateway = str(Path(PYTHON).with_name("gateway"))
     command = [gateway, "serve", "--port", str(port), "--workers", str(workers)]
-    env = gateway_env(core_url, sims, cache=cache)
+    env = {**gateway_env(core_url, sims, cache=cache), **(overrides or {})}
     with process(command, env=env, cwd=work, log=work / "ours.log") as proc:
         wait_http(f"http://127.0.0.1:{port}/healthz", process=proc)
         yield f"http://127.0.0.1:{port}/graphql", proc.pid

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -102,12 +104,23 @@ def _hold_write_lock(path: Path, taken: threading.Event, release: threading.Even
         other.close()
 
 
-async def test_a_writer_waits_for_the_lock_without_blocking_the_loop(tmp_path: Path) -> None:
-    path = tmp_path / "core.db"
-    core = await _seeded(path)
+@asynccontextmanager
+async def _another_writer(path: Path) -> AsyncIterator[threading.Event]:
+    """Hold ``path``'s write lock from another connection; set the event yielded to let go."""
     taken, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=_hold_write_lock, args=(path, taken, release))
     holder.start()
+    try:
+        assert await asyncio.to_thread(taken.wait, 5)
+        yield release
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join)
+
+
+async def test_a_writer_waits_for_the_lock_without_blocking_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "core.db"
+    core = await _seeded(path)
     ticks = 0
 
     async def ticker() -> None:
@@ -117,19 +130,17 @@ async def test_a_writer_waits_for_the_lock_without_blocking_the_loop(tmp_path: P
             ticks += 1
 
     try:
-        assert await asyncio.to_thread(taken.wait, 5)
-        ticking = asyncio.create_task(ticker())
-        loop = asyncio.get_running_loop()
-        loop.call_later(0.3, release.set)
-        started = loop.time()
-        async with core.transaction() as conn:
-            waited = loop.time() - started
-            await conn.execute(insert(customers).values(id=2, **_customer(2)))
-        ticking.cancel()
+        async with _another_writer(path) as release:
+            ticking = asyncio.create_task(ticker())
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.3, release.set)
+            started = loop.time()
+            async with core.transaction() as conn:
+                waited = loop.time() - started
+                await conn.execute(insert(customers).values(id=2, **_customer(2)))
+            ticking.cancel()
         assert await _count(core) == 2
     finally:
-        release.set()
-        holder.join()
         await core.aclose()
     assert waited >= 0.25  # it waited for the other writer...
     assert ticks >= 20  # ...while the loop kept running (60 ticks of 5 ms in 0.3 s, at best)
@@ -138,20 +149,17 @@ async def test_a_writer_waits_for_the_lock_without_blocking_the_loop(tmp_path: P
 async def test_a_lock_that_stays_taken_times_out_and_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "core.db"
     core = await _seeded(path, statement_timeout=0.3)
-    taken, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(path, taken, release))
-    holder.start()
+
+    async def insert_one() -> None:
+        async with core.transaction() as conn:
+            await conn.execute(insert(customers).values(id=2, **_customer(2)))
+
     try:
-        assert await asyncio.to_thread(taken.wait, 5)
-        with pytest.raises(BackendTimeout) as caught:
-            async with core.transaction() as conn:
-                await conn.execute(insert(customers).values(id=2, **_customer(2)))
-        release.set()
-        holder.join()
+        async with _another_writer(path):
+            with pytest.raises(BackendTimeout) as caught:
+                await insert_one()
         assert await _count(core) == 1
     finally:
-        release.set()
-        holder.join()
         await core.aclose()
     assert caught.value.service == "core"
 
