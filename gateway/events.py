@@ -24,11 +24,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-import redis.asyncio as redis
-from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis
 
 log = logging.getLogger("gateway.events")
 
@@ -117,6 +118,11 @@ class RedisEventBus:
         self._url = url
         self.channel = channel
         self._reconnect_delay = reconnect_delay
+        # Imported here: redis is ~9 MB in every worker, and only a deployment with
+        # GATEWAY_REDIS_URL set uses it.
+        from redis.exceptions import RedisError
+
+        self._redis_error: type[Exception] = RedisError
         self._local = LocalEventBus()
         self._client: redis.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -124,6 +130,8 @@ class RedisEventBus:
 
     async def start(self) -> None:
         """Connect and subscribe; returns once the channel is subscribed (or after 5 s)."""
+        import redis.asyncio as redis
+
         self._client = redis.Redis.from_url(self._url)
         self._listener = asyncio.create_task(self._listen(), name="redis event listener")
         with contextlib.suppress(TimeoutError):
@@ -145,7 +153,7 @@ class RedisEventBus:
             raise RuntimeError("the event bus is not started")
         try:
             await self._client.publish(self.channel, orjson.dumps(event))
-        except RedisError as exc:
+        except self._redis_error as exc:
             # Committed already: losing a live notification must not fail the write.
             log.warning(
                 "cannot publish event %s to Redis (%s)", event.get("id"), type(exc).__name__
@@ -175,7 +183,7 @@ class RedisEventBus:
                         log.warning("ignoring a malformed event on %s", self.channel)
                         continue
                     self._local.deliver(event)
-            except RedisError as exc:
+            except self._redis_error as exc:
                 log.warning("Redis event listener lost its connection (%s)", type(exc).__name__)
             finally:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 #: HTTP methods an OpenAPI path item may hold operations under.
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -137,6 +135,8 @@ def load_contract(path: Path) -> Contract:
     Raises:
         ContractError: the file is missing, unreadable, or not an OpenAPI 3 contract.
     """
+    import yaml  # here: only a gateway with declared bolt-ons reads a contract
+
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

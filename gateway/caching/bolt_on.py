@@ -41,11 +41,6 @@ from urllib.parse import urlsplit
 
 import orjson
 
-# aiocache ships no type information (no py.typed).
-from aiocache import RedisCache, SimpleMemoryCache  # type: ignore[import-untyped]
-from aiocache.base import BaseCache  # type: ignore[import-untyped]
-from aiocache.serializers import NullSerializer  # type: ignore[import-untyped]
-
 from adapters.errors import BackendError
 
 log = logging.getLogger("gateway.caching.bolt_on")
@@ -186,8 +181,13 @@ class MemoryStorage:
     shared = False
 
     def __init__(self) -> None:
+        # Imported here: aiocache's package imports redis (~9 MB per worker), which a
+        # gateway with its caches off never uses. aiocache ships no type information.
+        from aiocache import SimpleMemoryCache  # type: ignore[import-untyped]
+        from aiocache.serializers import NullSerializer  # type: ignore[import-untyped]
+
         # No per-call timeout: a dict lookup needs no asyncio.wait_for around it.
-        self.backend: BaseCache = SimpleMemoryCache(serializer=NullSerializer(), timeout=None)
+        self.backend: Any = SimpleMemoryCache(serializer=NullSerializer(), timeout=None)
 
     async def get_many(self, op: Operation[Any], keys: list[str]) -> list[tuple[float, Any] | None]:
         values: list[tuple[float, Any] | None] = await self.backend.multi_get(keys)
@@ -212,6 +212,9 @@ class RedisStorage:
     shared = True
 
     def __init__(self, url: str, *, timeout: float = 0.5) -> None:
+        from aiocache import RedisCache  # type: ignore[import-untyped,unused-ignore]
+        from aiocache.serializers import NullSerializer  # type: ignore[import-untyped,unused-ignore]
+
         parts = urlsplit(url)
         db = parts.path.lstrip("/")
         self.backend = RedisCache(

@@ -31,9 +31,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from gateway.errors import ErrorCode, RequestRejected
 from gateway.limits.settings import LimitsSettings
 from gateway.observability.metrics import record_rate_limited
@@ -155,6 +152,12 @@ class RedisRateLimiter(RateLimiter):
         self.burst = burst
         self.per_second = per_second
         self.prefix = prefix
+        # Imported here: redis is ~9 MB in every worker, and only a deployment with
+        # GATEWAY_REDIS_URL set uses it.
+        import redis.asyncio as aioredis
+        from redis.exceptions import RedisError
+
+        self._redis_error: type[Exception] = RedisError
         self._redis: Any = aioredis.Redis.from_url(url)
         self._script: Any = self._redis.register_script(_BUCKET_SCRIPT)
 
@@ -171,7 +174,7 @@ class RedisRateLimiter(RateLimiter):
                 keys=[self.prefix + client_id],
                 args=[self.burst, self.per_second, cost, int(partial)],
             )
-        except RedisError:
+        except self._redis_error:
             log.warning("rate limiter: Redis unavailable; letting the request through")
             return Decision(True, float(self.burst), 0.0)
         return Decision(bool(allowed), int(milli_tokens) / 1000, int(retry_ms) / 1000)

@@ -17,23 +17,19 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.context import Context as OtelContext
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from adapters.observe import CallRecord
 from gateway.observability.settings import ObservabilitySettings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 TRACER_NAME = "boltgate.gateway"
 PROPAGATOR = TraceContextTextMapPropagator()
@@ -51,6 +47,17 @@ def build_tracer_provider(settings: ObservabilitySettings) -> TracerProvider | N
     """
     if not settings.tracing_enabled:
         return None
+    # The SDK is imported only here: with tracing off (the default) a worker needs
+    # the API alone, whose spans are no-ops (the SDK and psutil are ~2 MB per worker).
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SimpleSpanProcessor,
+    )
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
     provider = TracerProvider(
         resource=Resource.create({"service.name": settings.tracing_service_name}),
         sampler=ParentBased(TraceIdRatioBased(settings.tracing_sample_ratio)),

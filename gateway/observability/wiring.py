@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -25,6 +25,9 @@ from gateway.observability.middleware import ObservabilityMiddleware
 from gateway.observability.settings import ObservabilitySettings
 from gateway.observability.stats import StatsObserver, attach_observers
 from gateway.observability.tracing import CallSpans, build_tracer_provider, tracer_of
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 class Observability:

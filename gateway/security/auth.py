@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import jwt
-
 from gateway.errors import ErrorCode, RequestRejected
 from gateway.pipeline import Exchange, Handler, Reply
 from gateway.security.clients import (
@@ -111,6 +109,8 @@ class Authenticator:
             jwt_keys["HS256"] = hs256_secret
         if rs256_public_key:
             jwt_keys["RS256"] = rs256_public_key
+        if jwt_keys:
+            import jwt  # noqa: F401  (now, not in the first token's request)
         self._credentials = Credentials(
             clients=MappingProxyType({client.id: client for client in clients}),
             hashes=tuple((h, client) for client in clients for h in client.key_hashes),
@@ -194,6 +194,10 @@ def _from_key(credentials: Credentials, key: str) -> Identity:
 
 
 def _from_jwt(credentials: Credentials, token: str) -> Identity:
+    # Imported here (and when keys are configured, below): PyJWT with cryptography is
+    # ~9 MB in every worker, and a gateway of API keys only never uses it.
+    import jwt
+
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
     except jwt.PyJWTError as exc:
