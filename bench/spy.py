@@ -1,33 +1,31 @@
 """Where a served worker's time goes under load: py-spy on `gateway serve` while wrk drives it.
 
-    .venv/bin/python -m bench.spy --query fanout --concurrency 32
+    .venv/bin/python -m bench.spy --query fanout --concurrency 32 [--core postgres]
 
-Seeds a scale-1 core, starts the simulators (each in its own process, 5 ms
-per call), serves the gateway with one worker as the benchmark does, warms
-it up, then samples the worker with py-spy (non-blocking, 200 Hz) for
-``--seconds`` while wrk sends the query at ``--concurrency``. Prints the
-share of the event loop's samples by the innermost library on each stack and
-its busiest functions; the core-read threads are counted apart, idle ones
-not at all.
+Seeds a scale-1 core (SQLite, or a PostgreSQL schema of its own, dropped
+after), starts the simulators (each in its own process, 5 ms per call),
+serves the gateway with one worker as the benchmark does, warms it up, then
+samples the worker with py-spy (non-blocking, 200 Hz) for ``--seconds``
+while wrk sends the query at ``--concurrency``. Prints the share of the
+event loop's samples by the innermost library on each stack and its busiest
+functions; other threads are counted apart, idle ones not at all.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import run_wrk, wait_http
+from bench.harness import run_wrk
 from bench.paired import QUERIES, simulator_processes
-from bench.run import configure_sims, free_port, gateway_env, seed_core
+from bench.run import configure_sims, ours, seeded_core
 
 #: (label, pattern of a frame) from the most specific to the least.
 GROUPS = [
@@ -95,55 +93,53 @@ def main() -> None:
     parser.add_argument("--query", choices=sorted(QUERIES), default="fanout")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--core", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "GATEWAY_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--cache", action="store_true", help="bolt-on cache on")
     parser.add_argument("--keep", type=Path, help="also keep py-spy's raw stacks in this file")
     args = parser.parse_args()
     py_spy = Path(sys.executable).with_name("py-spy")
-    gateway = Path(sys.executable).with_name("gateway")
     body = json.dumps({"query": QUERIES[args.query]})
-    with tempfile.TemporaryDirectory() as tmp, simulator_processes() as sims:
-        core_url = f"sqlite+aiosqlite:///{Path(tmp) / 'core.db'}"
-        import asyncio
-
-        asyncio.run(seed_core(core_url))
+    # The bolt-on cache alone: a whole-response cache would leave nothing to sample.
+    no_response_cache = {
+        "GATEWAY_RESPONSE_CACHE_ENABLED": "false",
+        "GATEWAY_RESPONSE_CACHE_INCLUDE_CORE": "false",
+    }
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        simulator_processes() as sims,
+        seeded_core(args.core, Path(tmp), args.postgres_url) as (core_url, _),
+    ):
         configure_sims(sims, 0.005)
-        env = {**gateway_env(core_url, sims, cache=args.cache)}
-        env["GATEWAY_RESPONSE_CACHE_ENABLED"] = "false"
-        port = free_port()
-        server = subprocess.Popen(  # noqa: S603 - our own command
-            [str(gateway), "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp,
-            start_new_session=True,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_http(f"{url}/healthz", process=server)
-            run_wrk(f"{url}/graphql", [body], concurrency=args.concurrency, duration=2)
-            raw = Path(tmp) / "spy.txt"
+        work = Path(tmp)
+        with ours(
+            work, core_url, sims, workers=1, cache=args.cache, overrides=no_response_cache
+        ) as (url, pid):
+            run_wrk(url, [body], concurrency=args.concurrency, duration=2)
+            raw = work / "spy.txt"
             spy = subprocess.Popen(  # noqa: S603 - a fixed tool with our own arguments
                 [
                     *(str(py_spy), "record", "--nonblocking", "-r", "200", "-f", "raw"),
-                    *("-d", str(args.seconds), "-o", str(raw), "-p", str(server.pid)),
+                    *("-d", str(args.seconds), "-o", str(raw), "-p", str(pid)),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            load = run_wrk(
-                f"{url}/graphql", [body], concurrency=args.concurrency, duration=args.seconds
-            )
+            load = run_wrk(url, [body], concurrency=args.concurrency, duration=args.seconds)
             spy.wait()
             print(
-                f"{args.query} at c={args.concurrency}: {load.requests / load.seconds:.1f} req/s, "
+                f"{args.query} at c={args.concurrency} ({args.core}): "
+                f"{load.requests / load.seconds:.1f} req/s, "
                 f"p50 {load.p50_ms:.1f} ms (sampled: slightly slower than unobserved)"
             )
             print(summarise(raw))
             if args.keep:
                 args.keep.write_bytes(raw.read_bytes())
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGTERM)
-            server.wait()
 
 
 if __name__ == "__main__":
