@@ -14,6 +14,13 @@ of a 16-23 ms CPU budget per request. Two standard remedies:
 
 Measured together (threshold 7,000): 0.7 ms of collection per nested
 request, and 17.3-17.6 instead of 20.9-22.9 ms of CPU.
+
+A request now leaves (almost) no cycles behind (``execution.execute._release``):
+reference counting frees it whole, so a young collection finds nothing to free
+and only walks the objects of the requests in flight. At 32 uncached fan-outs in
+flight those walks were still 1 of 8 CPU seconds at threshold 7,000; at 50,000,
+the default since, 0.06 s, the worker's CPU per request 6.2-6.8 -> 4.4-4.6 ms, its
+peak RSS +3 MB (bench/NOTES.md).
 """
 
 from __future__ import annotations

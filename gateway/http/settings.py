@@ -76,7 +76,7 @@ class HttpSettings(SharedSettings):
         description="Freeze the start-up heap; collect young garbage less often.",
     )
     gc_gen0_threshold: int = Field(
-        default=7_000, ge=100, description="Allocations between young garbage collections."
+        default=50_000, ge=100, description="Allocations between young garbage collections."
     )
 
     idempotency_ttl: float = Field(
