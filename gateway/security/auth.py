@@ -194,7 +194,7 @@ def _from_key(credentials: Credentials, key: str) -> Identity:
 
 
 def _from_jwt(credentials: Credentials, token: str) -> Identity:
-    # Imported here (and when keys are configured, below): PyJWT with cryptography is
+    # Imported here (and by Authenticator when keys are configured): PyJWT with cryptography is
     # ~9 MB in every worker, and a gateway of API keys only never uses it.
     import jwt
 
