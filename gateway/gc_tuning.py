@@ -19,7 +19,7 @@ A request now leaves (almost) no cycles behind (``execution.execute._release``):
 reference counting frees it whole, so a young collection finds nothing to free
 and only walks the objects of the requests in flight. At 32 uncached fan-outs in
 flight those walks were still 1 of 8 CPU seconds at threshold 7,000; at 50,000,
-the default since, 0.06 s, the worker's CPU per request 6.2-6.8 -> 4.4-4.6 ms, its
+the default since, one walk in 8 s (0.05 s); the worker's CPU per request 6.2-6.8 -> 4.4-4.6 ms, its
 peak RSS +3 MB (bench/NOTES.md).
 """
 

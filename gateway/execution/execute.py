@@ -59,8 +59,6 @@ class Execute:
             produced = operation.executor.execute_operation()
             if inspect.isawaitable(produced):
                 produced = await produced
-        if not isinstance(produced, ExperimentalIncrementalExecutionResults):
-            _release(operation.executor)
         if isinstance(produced, ExperimentalIncrementalExecutionResults):
             payloads = Payloads(produced, request_id, spec=exchange.incremental_spec)
             if exchange.accepts_stream and not exchange.in_batch:
@@ -74,6 +72,7 @@ class Execute:
             # Prepared to stream, then asked for one response (an Idempotency-Key).
             data, errors = await merged(payloads)
             produced = ExecutionResult(data, errors or None)
+        _release(operation.executor)  # one result: the executor's work is done
         result: ExecutionResult = produced
         if result.errors:
             result.errors = masked(result.errors, request_id)
@@ -91,9 +90,9 @@ def _release(executor: object) -> None:
     The executor and its ``async_helpers`` (whose methods are the executor's, bound)
     refer to each other: a cycle that held the request's whole context (its
     loaders, their futures and records: ~280 objects per fan-out) until the cyclic
-    collector came by, whose gen-0 runs then walked every request in flight (22 % of
-    a worker's CPU at c=32). Without it reference counting frees the request at
-    once. Resolve infos made during execution hold the helpers themselves.
+    collector came by (the collector was 22 % of a worker's CPU at c=32). Without
+    it reference counting frees the request at once. Resolve infos made during
+    execution hold the helpers themselves.
     """
     vars(executor).pop("async_helpers", None)
 
