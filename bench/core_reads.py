@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy.engine import make_url
 
 from adapters.core.adapter import CoreAdapter
@@ -45,8 +46,6 @@ async def cpu_per_request(
 
 async def measure(url: str, concurrency: int, rounds: int) -> dict[str, float]:
     """CPU per request of the three reads, through the adapter and on asyncpg alone."""
-    import asyncpg
-
     figures: dict[str, float] = {}
     async with CoreAdapter(url) as core:
 
@@ -64,6 +63,7 @@ async def measure(url: str, concurrency: int, rounds: int) -> dict[str, float]:
     search_path = str(parsed.query["options"]).removeprefix("-csearch_path=")
     pool = await asyncpg.create_pool(
         parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False),
+        # CoreAdapter's reads pool: pool_size (10 by default), no overflow.
         min_size=10,
         max_size=10,
         server_settings={"search_path": search_path},
