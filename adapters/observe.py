@@ -40,3 +40,17 @@ class CallObserver(Protocol):
 
 #: Headers to forward to the bolt-ons for the request being served.
 outgoing_headers: ContextVar[dict[str, str] | None] = ContextVar("outgoing_headers", default=None)
+
+
+class StatementWatcher(Protocol):
+    """Sees each SQL statement a core read path runs outside SQLAlchemy's events.
+
+    ``started`` is called in the task that runs the statement (so context
+    variables are the request's), and ``finished`` with what it returned
+    and the outcome: ``ok``, ``UPSTREAM_TIMEOUT``, ``UPSTREAM_UNAVAILABLE``
+    or ``UPSTREAM_ERROR``.
+    """
+
+    def started(self, statement: str) -> object: ...
+
+    def finished(self, token: object, outcome: str) -> None: ...

@@ -2,10 +2,12 @@
 
     .venv/bin/python -m bench.checkouts --a /tmp/before --b . --cache
     .venv/bin/python -m bench.checkouts --a /tmp/before --b . --query nested --rounds 5
+    .venv/bin/python -m bench.checkouts --a /tmp/before --b . --core postgres
 
 Each checkout needs its own ``.venv`` (``python3 -m venv .venv &&
 .venv/bin/pip install -e ".[bench]"``): its ``gateway`` command is what is
-served. One scale-1 core and one set of simulators (5 ms per call) serve
+served. One scale-1 core (SQLite, or a PostgreSQL schema of its own with
+``--core postgres``) and one set of simulators (5 ms per call) serve
 both; the checkouts take turns, ``--rounds`` times, each point measured as
 ``bench.run`` measures it (wrk, CPU of the worker per request). Use it when
 a change is in the served path (the HTTP protocol, middleware) that
@@ -15,7 +17,7 @@ a change is in the served path (the HTTP protocol, middleware) that
 from __future__ import annotations
 
 import argparse
-import asyncio
+import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -30,7 +32,7 @@ from bench.run import (
     gateway_env,
     measure,
     process,
-    seed_core,
+    seeded_core,
     simulators,
 )
 
@@ -42,9 +44,10 @@ def run(args: argparse.Namespace) -> dict[tuple[str, int], list[Point]]:
     points: dict[tuple[str, int], list[Point]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        core = f"sqlite+aiosqlite:///{work / 'core.db'}"
-        asyncio.run(seed_core(core))
-        with simulators(work, 0.005) as sims:
+        with (
+            seeded_core(args.core, work, args.postgres_url) as (core, _),
+            simulators(work, 0.005) as sims,
+        ):
             for _ in range(args.rounds):
                 for name, checkout in checkouts.items():
                     port = free_port()
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> dict[tuple[str, int], list[Point]]:
                             point = measure(
                                 gateway=name,
                                 operation=args.query,
-                                core="sqlite",
+                                core=args.core,
                                 url=f"http://127.0.0.1:{port}/graphql",
                                 pid=proc.pid,
                                 bodies=[body(QUERIES[args.query])],
@@ -78,6 +81,13 @@ def main() -> None:
     parser.add_argument("--b", type=Path, required=True, help="the second checkout")
     parser.add_argument("--query", choices=sorted(QUERIES), default="fanout")
     parser.add_argument("--cache", action="store_true", help="bolt-on and response caches on")
+    parser.add_argument("--core", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "GATEWAY_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per point")

@@ -1,4 +1,4 @@
-"""CPU of the fan-out's three core reads on PostgreSQL: through SQLAlchemy, and on asyncpg alone.
+"""CPU of the fan-out's three core reads on PostgreSQL: through CoreAdapter, and on asyncpg alone.
 
     .venv/bin/python -m bench.core_reads [--concurrency 32] [--rounds 60]
 
@@ -6,7 +6,7 @@ Seeds a scale-1 core in a PostgreSQL schema of its own (dropped after), then
 runs, in this one process, the reads one uncached fan-out request makes of the
 core (a page of 20 products, one customer by account number, a page of 10
 shipped orders), ``--concurrency`` requests at a time, first through
-``CoreAdapter`` (SQLAlchemy's ``ServerReads``, as the gateway serves them),
+``CoreAdapter`` (its ``ServerReads``, as the gateway serves them),
 then as the same three statements sent with asyncpg's pool and nothing else.
 Prints the process's CPU per request of each. The second is a floor, not a
 replacement: it builds no records and handles no errors.
@@ -56,9 +56,7 @@ async def measure(url: str, concurrency: int, rounds: int) -> dict[str, float]:
                 core.list_orders(first=10, after=None, status="shipped"),
             )
 
-        figures["CoreAdapter (SQLAlchemy)"] = await cpu_per_request(
-            through_adapter, concurrency, rounds
-        )
+        figures["CoreAdapter"] = await cpu_per_request(through_adapter, concurrency, rounds)
     parsed = make_url(url)
     search_path = str(parsed.query["options"]).removeprefix("-csearch_path=")
     pool = await asyncpg.create_pool(

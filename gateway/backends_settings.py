@@ -50,8 +50,9 @@ class BackendSettings(BaseModel):
     core_pool_size: int = Field(
         default=10,
         ge=1,
-        description="Core connection pool size; on PostgreSQL the single-statement reads have "
-        "a pool of this size of their own (no overflow) beside it.",
+        description="Core connection pool size; on PostgreSQL the reads have an asyncpg pool "
+        "of at most this size of their own beside it (opened on demand), so a worker holds "
+        "up to twice this many connections.",
     )
     core_statement_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a core query may run."

@@ -13,11 +13,19 @@ which is what makes "one core query per relation level" hold for DataLoaders.
 from __future__ import annotations
 
 import shlex
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, NamedTuple, Self, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -25,6 +33,9 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Table,
+    any_,
+    bindparam,
     cast,
     event,
     func,
@@ -34,12 +45,13 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, Engine, Row, make_url
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.sql.expression import CompoundSelect
+from sqlalchemy.sql.expression import BindParameter, CompoundSelect
 
 from adapters import reads
-from adapters.core.server_reads import ServerReads
+from adapters.core.server_reads import Fields, ServerReads
 from adapters.core.sqlite_inline import CONNECT_ARGS as INLINE_CONNECT_ARGS
 from adapters.core.sqlite_inline import DRIVER as INLINE_DRIVER
 from adapters.core.sqlite_inline import InlineReads, WriteTurns, begin_immediate
@@ -54,6 +66,7 @@ from adapters.core.tables import (
 )
 from adapters.core.types import CENT
 from adapters.errors import BackendError, BackendTimeout, BackendUnavailable
+from adapters.observe import StatementWatcher
 from adapters.records import (
     CustomerRecord,
     InventoryRecord,
@@ -86,8 +99,8 @@ class CoreAdapter:
             honoured: its ``-c name=value`` pairs become session settings, so
             a core living in its own schema needs nothing but its URL.
         pool_size: connections kept open (PostgreSQL and SQLite files); on
-            PostgreSQL the reads have a pool of this size of their own
-            (no overflow) beside the writes' pool.
+            PostgreSQL (asyncpg) the reads have an asyncpg pool of this size
+            of their own (``ServerReads``) beside the writes' engine.
         statement_timeout: seconds one statement may run (PostgreSQL) or wait
             for a lock (SQLite); also the connect and pool checkout budget.
         echo: log every statement (development only).
@@ -121,7 +134,7 @@ class CoreAdapter:
         self._sqlite_inline = sqlite_inline
         self._engine: AsyncEngine | None = None
         # Where single-statement reads run: on one connection of the inline SQLite
-        # driver, or on an engine of their own (PostgreSQL); None: on the engine.
+        # driver, or on an asyncpg pool of their own (PostgreSQL); None: on the engine.
         self._reads: InlineReads | ServerReads | None = None
         # The inline SQLite driver's writers of this process, one at a time.
         self._write_turns: WriteTurns | None = None
@@ -174,25 +187,31 @@ class CoreAdapter:
         if engine.url.get_driver_name() == INLINE_DRIVER:
             self._reads = InlineReads(engine.sync_engine)
             self._write_turns = WriteTurns(self._statement_timeout)
-        elif engine.url.get_backend_name() != "sqlite":
-            read_engine = create_core_engine(
-                self._url,
+        elif engine.url.get_driver_name() == "asyncpg":
+            url, settings = _asyncpg_settings(make_url(self._url), self._statement_timeout)
+            _, connect = engine.dialect.create_connect_args(url)
+            self._reads = ServerReads(
+                {**connect, **settings},
+                dialect=engine.dialect,
                 pool_size=self._pool_size,
-                statement_timeout=self._statement_timeout,
+                timeout=self._statement_timeout,
                 echo=self._echo,
-                for_reads=True,
             )
-            event.listen(read_engine.sync_engine, "before_cursor_execute", self._count_statement)
-            self._reads = ServerReads(read_engine)
+            self._reads.watchers.append(_StatementCount(self))
         return engine
 
     @property
     def sync_engines(self) -> list[Engine]:
-        """Every engine that runs this adapter's statements, for cursor-event listeners."""
-        engines = [self.engine.sync_engine]
+        """Every SQLAlchemy engine that runs this adapter's statements, for cursor events.
+
+        A PostgreSQL core's reads run outside SQLAlchemy: ``watch_reads`` sees them.
+        """
+        return [self.engine.sync_engine]
+
+    def watch_reads(self, watcher: StatementWatcher) -> None:
+        """Tell ``watcher`` of every read that runs outside the engines (``ServerReads``)."""
         if isinstance(self._reads, ServerReads):
-            engines.append(self._reads.engine.sync_engine)
-        return engines
+            self._reads.watchers.append(watcher)
 
     def _count_statement(self, *_: Any) -> None:
         self.statements += 1
@@ -225,15 +244,25 @@ class CoreAdapter:
                 )
                 yield conn
 
-    async def _rows(self, statement: Select[Any] | CompoundSelect[Any]) -> Sequence[Row[Any]]:
+    async def _rows(self, statement: Select[Any] | CompoundSelect[Any]) -> Sequence[Fields]:
         reads.mark(reads.CORE)
         with _translate():
             if self._reads is not None:
-                return await self._reads.rows(statement)
+                if isinstance(self._reads, ServerReads):
+                    return await self._reads.rows(statement)
+                return [row._mapping for row in await self._reads.rows(statement)]
             async with self.engine.connect() as conn:
                 result = await conn.execute(statement)
-                rows: Sequence[Row[Any]] = result.all()
-                return rows
+                return [row._mapping for row in result.all()]
+
+    async def _shaped_rows(
+        self, shape: Hashable, build: Callable[[], Select[Any]], values: dict[str, Any]
+    ) -> Sequence[Fields]:
+        """A PostgreSQL core's read compiled once per ``shape`` (``ServerReads.shaped``)."""
+        assert isinstance(self._reads, ServerReads)
+        reads.mark(reads.CORE)
+        with _translate():
+            return await self._reads.shaped(shape, build, values)
 
     async def _scalar(self, statement: Select[Any]) -> Any:
         reads.mark(reads.CORE)
@@ -283,55 +312,92 @@ class CoreAdapter:
         self,
         column: Column[Any],
         keys: Sequence[K],
-        make: Callable[[Row[Any]], R],
+        make: Callable[[Fields], R],
         key_of: Callable[[R], K],
     ) -> list[R | None]:
         if not keys:
             return []
-        table = column.table
-        rows = await self._rows(select(table).where(column.in_(_distinct(keys))))
         found: dict[K, R] = {}
-        for row in rows:
+        for row in await self._key_rows(column, _distinct(keys), ()):
             record = make(row)
             found[key_of(record)] = record
         return [found.get(key) for key in keys]
-
-    async def _page(
-        self,
-        statement: Select[Any],
-        id_column: ColumnElement[int],
-        first: int,
-        after: int | None,
-        make: Callable[[Row[Any]], R],
-    ) -> Page[R]:
-        if first < 0:
-            raise ValueError("first must not be negative")
-        if after is not None:
-            statement = statement.where(id_column > after)
-        # One row more than asked tells whether a next page exists.
-        rows = await self._rows(statement.order_by(id_column).limit(first + 1))
-        return Page(items=[make(row) for row in rows[:first]], has_next=len(rows) > first)
 
     async def _group(
         self,
         column: Column[Any],
         order_by: Sequence[Column[Any]],
         keys: Sequence[K],
-        make: Callable[[Row[Any]], R],
+        make: Callable[[Fields], R],
         key_of: Callable[[R], K],
     ) -> list[list[R]]:
         if not keys:
             return []
-        table = column.table
-        rows = await self._rows(
-            select(table).where(column.in_(_distinct(keys))).order_by(*order_by)
-        )
         grouped: dict[K, list[R]] = {}
-        for row in rows:
+        for row in await self._key_rows(column, _distinct(keys), order_by):
             record = make(row)
             grouped.setdefault(key_of(record), []).append(record)
         # A copy per slot: two equal keys must not share one mutable list.
         return [list(grouped.get(key, ())) for key in keys]
+
+    async def _key_rows(
+        self, column: Column[Any], keys: list[Any], order_by: Sequence[Column[Any]]
+    ) -> Sequence[Fields]:
+        """The rows of ``column``'s table whose ``column`` is one of ``keys``."""
+        table = column.table
+        if not isinstance(self._reads, ServerReads):
+            return await self._rows(select(table).where(column.in_(keys)).order_by(*order_by))
+
+        def build() -> Select[Any]:
+            # = ANY of one array: the same text, and prepared statement, for any number of keys.
+            wanted = bindparam("keys", type_=ARRAY(column.type))
+            return select(table).where(column == any_(wanted)).order_by(*order_by)
+
+        shape = ("keys", table.name, column.name, tuple(c.name for c in order_by))
+        return await self._shaped_rows(shape, build, {"keys": keys})
+
+    async def _page(
+        self,
+        table: Table,
+        filters: Sequence[_Filter],
+        first: int,
+        after: int | None,
+        make: Callable[[Fields], R],
+    ) -> Page[R]:
+        """``first`` rows of ``table`` by ascending id after ``after``, and whether more follow."""
+        if first < 0:
+            raise ValueError("first must not be negative")
+        id_column = table.c.id
+        # One row more than asked tells whether a next page exists.
+        values: dict[str, Any] = {f.name: f.value for f in filters} | {"limit": first + 1}
+        if after is not None:
+            values["after"] = after
+
+        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+            statement = select(table).where(*_conditions(filters, bound))
+            if after is not None:
+                statement = statement.where(id_column > _bind("after", bound))
+            return statement.order_by(id_column).limit(_bind("limit", bound, Integer))
+
+        if isinstance(self._reads, ServerReads):
+            shape = ("page", table.name, tuple(f.name for f in filters), after is not None)
+            rows = await self._shaped_rows(shape, build, values)
+        else:
+            rows = await self._rows(build(values))
+        return Page(items=[make(row) for row in rows[:first]], has_next=len(rows) > first)
+
+    async def _count(self, table: Table, filters: Sequence[_Filter]) -> int:
+        """How many rows of ``table`` pass ``filters``."""
+
+        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+            counted = select(func.count().label("n")).select_from(table)
+            return counted.where(*_conditions(filters, bound))
+
+        if isinstance(self._reads, ServerReads):
+            shape = ("count", table.name, tuple(f.name for f in filters))
+            [row] = await self._shaped_rows(shape, build, {f.name: f.value for f in filters})
+            return int(row["n"])
+        return int(await self._scalar(build({f.name: f.value for f in filters})))
 
     # --- customers -----------------------------------------------------------
 
@@ -352,18 +418,13 @@ class CoreAdapter:
         name_contains: str | None = None,
     ) -> Page[CustomerRecord]:
         """Customers by ascending id after ``after``; ``name_contains`` ignores case."""
-        statement = select(customers).where(*_customer_filters(segment, name_contains))
-        return await self._page(statement, customers.c.id, first, after, _customer)
+        filters = _customer_filters(segment, name_contains)
+        return await self._page(customers, filters, first, after, _customer)
 
     async def count_customers(
         self, *, segment: str | None = None, name_contains: str | None = None
     ) -> int:
-        statement = (
-            select(func.count())
-            .select_from(customers)
-            .where(*_customer_filters(segment, name_contains))
-        )
-        return int(await self._scalar(statement))
+        return await self._count(customers, _customer_filters(segment, name_contains))
 
     async def open_balances(self, customer_ids: Sequence[int]) -> list[Decimal]:
         """Per customer, the value of its placed (not yet shipped) orders; 0.00 when none.
@@ -380,7 +441,7 @@ class CoreAdapter:
             .where(orders.c.customer_id.in_(_distinct(customer_ids)), orders.c.status == "placed")
             .group_by(orders.c.customer_id)
         )
-        totals = {row.customer_id: _cents(row.cents) for row in await self._rows(statement)}
+        totals = {row["customer_id"]: _cents(row["cents"]) for row in await self._rows(statement)}
         zero = Decimal("0.00")
         return [totals.get(customer_id, zero) for customer_id in customer_ids]
 
@@ -400,16 +461,13 @@ class CoreAdapter:
         category: str | None = None,
         active: bool | None = None,
     ) -> Page[ProductRecord]:
-        statement = select(products).where(*_product_filters(category, active))
-        return await self._page(statement, products.c.id, first, after, _product)
+        filters = _product_filters(category, active)
+        return await self._page(products, filters, first, after, _product)
 
     async def count_products(
         self, *, category: str | None = None, active: bool | None = None
     ) -> int:
-        statement = (
-            select(func.count()).select_from(products).where(*_product_filters(category, active))
-        )
-        return int(await self._scalar(statement))
+        return await self._count(products, _product_filters(category, active))
 
     async def inventory_of_products(
         self, product_ids: Sequence[int]
@@ -432,7 +490,12 @@ class CoreAdapter:
         return await self._by_key(warehouses.c.code, codes, _warehouse, lambda r: r.code)
 
     async def list_warehouses(self) -> list[WarehouseRecord]:
-        rows = await self._rows(select(warehouses).order_by(warehouses.c.id))
+        if isinstance(self._reads, ServerReads):
+            rows = await self._shaped_rows(
+                ("all", warehouses.name), lambda: select(warehouses).order_by(warehouses.c.id), {}
+            )
+        else:
+            rows = await self._rows(select(warehouses).order_by(warehouses.c.id))
         return [_warehouse(row) for row in rows]
 
     # --- orders --------------------------------------------------------------
@@ -451,16 +514,13 @@ class CoreAdapter:
         status: str | None = None,
         customer_id: int | None = None,
     ) -> Page[OrderRecord]:
-        statement = select(orders).where(*_order_filters(status, customer_id))
-        return await self._page(statement, orders.c.id, first, after, _order)
+        filters = _order_filters(status, customer_id)
+        return await self._page(orders, filters, first, after, _order)
 
     async def count_orders(
         self, *, status: str | None = None, customer_id: int | None = None
     ) -> int:
-        statement = (
-            select(func.count()).select_from(orders).where(*_order_filters(status, customer_id))
-        )
-        return int(await self._scalar(statement))
+        return await self._count(orders, _order_filters(status, customer_id))
 
     async def orders_of_customers(
         self, keys: Sequence[OrdersOfCustomerKey]
@@ -509,7 +569,8 @@ class CoreAdapter:
 
         found: dict[tuple[int, int], list[tuple[int, OrderRecord]]] = {}
         for row in await self._rows(statement):
-            found.setdefault((row.grp, row.customer_id), []).append((row.rn, _order(row)))
+            key = (row["grp"], row["customer_id"])
+            found.setdefault(key, []).append((row["rn"], _order(row)))
         group_index = {params: index for index, params in enumerate(groups)}
         pages: list[Page[OrderRecord]] = []
         for customer_id, first, after, status in keys:
@@ -537,8 +598,9 @@ class CoreAdapter:
         by_status: dict[tuple[int, str], int] = {}
         totals: dict[int, int] = {}
         for row in await self._rows(statement):
-            by_status[(row.customer_id, row.status)] = row.n
-            totals[row.customer_id] = totals.get(row.customer_id, 0) + row.n
+            customer_id, count = row["customer_id"], row["n"]
+            by_status[(customer_id, row["status"])] = count
+            totals[customer_id] = totals.get(customer_id, 0) + count
         return [
             totals.get(customer_id, 0)
             if status is None
@@ -555,6 +617,20 @@ class CoreAdapter:
             _line,
             lambda r: r.order_id,
         )
+
+
+class _StatementCount:
+    """Counts the reads ``ServerReads`` runs into ``CoreAdapter.statements``."""
+
+    def __init__(self, core: CoreAdapter) -> None:
+        self._core = core
+
+    def started(self, statement: str) -> object:
+        self._core.statements += 1
+        return None
+
+    def finished(self, token: object, outcome: str) -> None:
+        return None
 
 
 # --- errors ------------------------------------------------------------------
@@ -623,7 +699,6 @@ def create_core_engine(
     statement_timeout: float = 10.0,
     echo: bool = False,
     sqlite_inline: bool = True,
-    for_reads: bool = False,
 ) -> AsyncEngine:
     """An ``AsyncEngine`` for a core URL, configured as ``CoreAdapter`` uses it.
 
@@ -632,8 +707,7 @@ def create_core_engine(
     libpq ``options`` parameter that asyncpg lacks, and turns on SQLite's
     foreign keys, WAL and busy timeout. A SQLite URL of any driver runs on
     the inline driver (``adapters.core.sqlite_inline``) unless
-    ``sqlite_inline`` is false; then on aiosqlite. ``for_reads`` makes a
-    server core's engine of the single-statement reads (``ServerReads``).
+    ``sqlite_inline`` is false; then on aiosqlite.
 
     Raises:
         sqlalchemy.exc.ArgumentError: the URL is malformed or names an unknown driver.
@@ -657,25 +731,26 @@ def create_core_engine(
         return engine
     if url.get_driver_name() == "asyncpg":
         # Other drivers (psycopg) read libpq's options themselves.
-        url, settings = _pop_libpq_options(url)
-        settings.setdefault("statement_timeout", str(int(timeout * 1000)))
-        settings.setdefault("application_name", "gateway")
-        options["connect_args"] = {
-            "timeout": timeout,
-            # A client-side guard for a stalled network; the server's
-            # statement_timeout normally fires first.
-            "command_timeout": timeout + 2,
-            "server_settings": settings,
-        }
-    if for_reads:
-        # Single-statement reads (``ServerReads``): no transaction, no pre-ping (a
-        # dead connection's read is retried), no overflow beyond the pool.
-        options.update(
-            pool_size=pool_size, max_overflow=0, pool_timeout=timeout, isolation_level="AUTOCOMMIT"
-        )
-    else:
-        options.update(pool_size=pool_size, pool_timeout=timeout, pool_pre_ping=True)
+        url, options["connect_args"] = _asyncpg_settings(url, timeout)
+    options.update(pool_size=pool_size, pool_timeout=timeout, pool_pre_ping=True)
     return create_async_engine(url, **options)
+
+
+def _asyncpg_settings(url: URL, timeout: float) -> tuple[URL, dict[str, Any]]:
+    """The URL without libpq's ``options``, and asyncpg's connect arguments with them.
+
+    The same for the writes' engine and the reads' pool (``ServerReads``).
+    """
+    url, settings = _pop_libpq_options(url)
+    settings.setdefault("statement_timeout", str(int(timeout * 1000)))
+    settings.setdefault("application_name", "gateway")
+    return url, {
+        "timeout": timeout,
+        # A client-side guard for a stalled network; the server's
+        # statement_timeout normally fires first.
+        "command_timeout": timeout + 2,
+        "server_settings": settings,
+    }
 
 
 def _sqlite_in_memory(url: URL) -> bool:
@@ -741,36 +816,68 @@ def _cents(value: Any) -> Decimal:
     return (Decimal(int(value)) / 100).quantize(CENT)
 
 
-def _customer_filters(segment: str | None, name_contains: str | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+class _Filter(NamedTuple):
+    """One filter of a list read: its parameter's name and value, and its condition."""
+
+    name: str
+    value: Any
+    condition: Callable[[BindParameter[Any]], ColumnElement[bool]]
+
+
+def _bind(name: str, values: Mapping[str, Any] | None, kind: Any = None) -> BindParameter[Any]:
+    """The parameter ``name``, holding its value unless the statement is compiled for a shape."""
+    if values is None:
+        return bindparam(name, type_=kind)
+    return bindparam(name, values[name], type_=kind)
+
+
+def _conditions(
+    filters: Sequence[_Filter], values: Mapping[str, Any] | None
+) -> list[ColumnElement[bool]]:
+    return [f.condition(_bind(f.name, values)) for f in filters]
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched as itself in a LIKE with ESCAPE '/' (SQLAlchemy's autoescape)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _customer_filters(segment: str | None, name_contains: str | None) -> list[_Filter]:
+    found: list[_Filter] = []
     if segment is not None:
-        conditions.append(customers.c.segment == segment)
+        found.append(_Filter("segment", segment, lambda p: customers.c.segment == p))
     if name_contains:
-        # autoescape: a user's '%' or '_' matches itself, not any text.
-        conditions.append(customers.c.name.icontains(name_contains, autoescape=True))
-    return conditions
+        # Escaped: a user's '%' or '_' matches itself, not any text.
+        found.append(
+            _Filter(
+                "name_contains",
+                _escape_like(name_contains),
+                lambda p: customers.c.name.icontains(p, escape="/"),
+            )
+        )
+    return found
 
 
-def _product_filters(category: str | None, active: bool | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def _product_filters(category: str | None, active: bool | None) -> list[_Filter]:
+    found: list[_Filter] = []
     if category is not None:
-        conditions.append(products.c.category == category)
+        found.append(_Filter("category", category, lambda p: products.c.category == p))
     if active is not None:
-        conditions.append(products.c.active.is_(active))
-    return conditions
+        # active is NOT NULL: '=' and IS agree, and '=' takes a parameter.
+        found.append(_Filter("active", active, lambda p: products.c.active == p))
+    return found
 
 
-def _order_filters(status: str | None, customer_id: int | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def _order_filters(status: str | None, customer_id: int | None) -> list[_Filter]:
+    found: list[_Filter] = []
     if status is not None:
-        conditions.append(orders.c.status == status)
+        found.append(_Filter("status", status, lambda p: orders.c.status == p))
     if customer_id is not None:
-        conditions.append(orders.c.customer_id == customer_id)
-    return conditions
+        found.append(_Filter("customer_id", customer_id, lambda p: orders.c.customer_id == p))
+    return found
 
 
-def _customer(row: Row[Any]) -> CustomerRecord:
-    m = row._mapping
+def _customer(m: Fields) -> CustomerRecord:
     return CustomerRecord(
         id=m["id"],
         account_number=m["account_number"],
@@ -784,8 +891,7 @@ def _customer(row: Row[Any]) -> CustomerRecord:
     )
 
 
-def _product(row: Row[Any]) -> ProductRecord:
-    m = row._mapping
+def _product(m: Fields) -> ProductRecord:
     return ProductRecord(
         id=m["id"],
         sku=m["sku"],
@@ -796,13 +902,11 @@ def _product(row: Row[Any]) -> ProductRecord:
     )
 
 
-def _warehouse(row: Row[Any]) -> WarehouseRecord:
-    m = row._mapping
+def _warehouse(m: Fields) -> WarehouseRecord:
     return WarehouseRecord(id=m["id"], code=m["code"], name=m["name"], region=m["region"])
 
 
-def _inventory(row: Row[Any]) -> InventoryRecord:
-    m = row._mapping
+def _inventory(m: Fields) -> InventoryRecord:
     return InventoryRecord(
         product_id=m["product_id"],
         warehouse_id=m["warehouse_id"],
@@ -811,8 +915,7 @@ def _inventory(row: Row[Any]) -> InventoryRecord:
     )
 
 
-def _order(row: Row[Any]) -> OrderRecord:
-    m = row._mapping
+def _order(m: Fields) -> OrderRecord:
     return OrderRecord(
         id=m["id"],
         order_number=m["order_number"],
@@ -828,8 +931,7 @@ def _order(row: Row[Any]) -> OrderRecord:
     )
 
 
-def _line(row: Row[Any]) -> OrderLineRecord:
-    m = row._mapping
+def _line(m: Fields) -> OrderLineRecord:
     return OrderLineRecord(
         id=m["id"],
         order_id=m["order_id"],

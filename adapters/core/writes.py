@@ -562,14 +562,14 @@ def _is_unique_violation(exc: BaseException) -> bool:
 
 async def _customer_by(conn: AsyncConnection, condition: Any) -> CustomerRecord:
     row = (await conn.execute(select(customers).where(condition))).one()
-    return _customer(row)
+    return _customer(row._mapping)
 
 
 async def _customer_or_none(conn: AsyncConnection, account_number: str) -> CustomerRecord | None:
     row = (
         await conn.execute(select(customers).where(customers.c.account_number == account_number))
     ).one_or_none()
-    return None if row is None else _customer(row)
+    return None if row is None else _customer(row._mapping)
 
 
 async def _lock_customer(conn: AsyncConnection, customer_id: int) -> CustomerRecord:
@@ -577,11 +577,12 @@ async def _lock_customer(conn: AsyncConnection, customer_id: int) -> CustomerRec
     row = (
         await conn.execute(select(customers).where(customers.c.id == customer_id).with_for_update())
     ).one()
-    return _customer(row)
+    return _customer(row._mapping)
 
 
 async def _order_by(conn: AsyncConnection, order_id: int) -> OrderRecord:
-    return _order((await conn.execute(select(orders).where(orders.c.id == order_id))).one())
+    row = (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
+    return _order(row._mapping)
 
 
 async def _lock_order(conn: AsyncConnection, order_number: str) -> OrderRecord:
@@ -594,7 +595,7 @@ async def _lock_order(conn: AsyncConnection, order_number: str) -> OrderRecord:
         raise WriteRejected(
             WriteErrorCode.NOT_FOUND, "no order has this order number", "input.orderNumber"
         )
-    return _order(row)
+    return _order(row._mapping)
 
 
 def _expect_status(order: OrderRecord, wanted: str, target: str) -> None:
@@ -656,7 +657,7 @@ async def _set_order(
     ).one_or_none()
     if changed is None:  # only without row locks (never with FOR UPDATE held)
         raise WriteRejected(WriteErrorCode.CONFLICT, "the order changed concurrently; retry")
-    return _order(changed)
+    return _order(changed._mapping)
 
 
 async def _order_data(

@@ -4,9 +4,10 @@
   context variable, so the request's log line can report them; DataLoader
   tasks inherit the variable and add to the same object.
 - ``StatsObserver``: the ``CallObserver`` that fills ``RequestStats``.
-- ``instrument_core``: SQLAlchemy cursor events on the core engine, which
-  report every query as a ``CallRecord`` (service ``core``, operation the
-  statement kind) and, when tracing is on, wrap it in a span.
+- ``instrument_core``: every core statement (the engines' cursor events, and
+  the watcher of a PostgreSQL core's reads) reported as a ``CallRecord``
+  (service ``core``, operation the statement kind) and, when tracing is on,
+  wrapped in a span.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from adapters.core import CoreAdapter
 from adapters.observe import CallObserver, CallRecord
 from gateway.backends import Backends
 from gateway.pipeline import OperationOutcome
@@ -58,8 +60,7 @@ class StatsObserver:
             stats.backend_errors += 1
 
 
-_STARTED = "_gateway_started"
-_SPAN = "_gateway_span"
+_WATCH = "_gateway_watch"
 
 
 def statement_kind(statement: str) -> str:
@@ -68,66 +69,100 @@ def statement_kind(statement: str) -> str:
     return word if word in {"select", "insert", "update", "delete", "with"} else "other"
 
 
-def instrument_core(
-    engine: Engine, observers: Sequence[CallObserver], tracer: Tracer | None = None
-) -> None:
-    """Report every core query to ``observers`` (and trace it when ``tracer`` is given).
+@dataclass(slots=True)
+class _Started:
+    """A statement under way: when it began, its kind, its span if traced."""
 
-    Listens on the sync engine under the async one; the events run in the
-    task that awaited the query, so context variables (the request's
-    stats, its current span) are those of the request.
+    at: float
+    kind: str
+    span: Span | None
+
+
+class CoreStatements:
+    """Reports each core statement to ``observers`` as a ``CallRecord``, traced when asked.
+
+    A ``StatementWatcher`` of the reads that run outside SQLAlchemy
+    (``CoreAdapter.watch_reads``), and fed by the engines' cursor events for
+    the rest. Both run in the task that awaited the statement, so context
+    variables (the request's stats, its current span) are the request's.
+
+    Args:
+        system: the database's name for spans (``postgresql``, ``sqlite``).
+        observers: who receives each finished statement.
+        tracer: when given, each statement inside a trace gets a client span.
     """
-    system = engine.dialect.name
 
-    def before(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    def __init__(
+        self, system: str, observers: Sequence[CallObserver], tracer: Tracer | None = None
     ) -> None:
-        if context is None:
-            return
-        setattr(context, _STARTED, time.perf_counter())
+        self._system = system
+        self._observers = tuple(observers)
+        self._tracer = tracer
+
+    def started(self, statement: str) -> _Started:
+        kind = statement_kind(statement)
+        span: Span | None = None
         # Only queries inside a trace get a span: a background poller's (the outbox
         # dispatcher's) would otherwise start a new one-span trace every round.
-        if tracer is not None and trace.get_current_span().get_span_context().is_valid:
-            kind = statement_kind(statement)
-            span = tracer.start_span(
+        if self._tracer is not None and trace.get_current_span().get_span_context().is_valid:
+            span = self._tracer.start_span(
                 f"core {kind}",
                 kind=SpanKind.CLIENT,
                 # The statement text only: parameters (customer data) stay out of traces.
-                attributes={"db.system": system, "db.query.text": statement[:2000]},
+                attributes={"db.system": self._system, "db.query.text": statement[:2000]},
             )
-            setattr(context, _SPAN, span)
+        return _Started(time.perf_counter(), kind, span)
 
-    def finish(context: Any, statement: str, outcome: str) -> None:
-        started = getattr(context, _STARTED, None)
-        if started is None:
+    def finished(self, token: object, outcome: str) -> None:
+        if not isinstance(token, _Started):
             return
-        setattr(context, _STARTED, None)
-        record = CallRecord(
-            "core", statement_kind(statement), time.perf_counter() - started, outcome
-        )
-        for observer in observers:
+        record = CallRecord("core", token.kind, time.perf_counter() - token.at, outcome)
+        for observer in self._observers:
             observer.backend_call(record)
-        span: Span | None = getattr(context, _SPAN, None)
-        if span is not None:
-            setattr(context, _SPAN, None)
+        if token.span is not None:
             if outcome != "ok":
-                span.set_status(Status(StatusCode.ERROR, outcome))
-            span.end()
+                token.span.set_status(Status(StatusCode.ERROR, outcome))
+            token.span.end()
 
-    def after(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
-        if context is not None:
-            finish(context, statement, "ok")
+    def listen(self, engine: Engine) -> None:
+        """Watch ``engine``'s statements through its cursor events."""
 
-    def failed(exception_context: Any) -> None:
-        context = exception_context.execution_context
-        if context is not None:
-            finish(context, exception_context.statement or "", _error_kind(exception_context))
+        def before(
+            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+        ) -> None:
+            if context is not None:
+                setattr(context, _WATCH, self.started(statement))
 
-    event.listen(engine, "before_cursor_execute", before)
-    event.listen(engine, "after_cursor_execute", after)
-    event.listen(engine, "handle_error", failed)
+        def finish(context: Any, outcome: str) -> None:
+            token = getattr(context, _WATCH, None)
+            if token is not None:
+                setattr(context, _WATCH, None)
+                self.finished(token, outcome)
+
+        def after(
+            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+        ) -> None:
+            if context is not None:
+                finish(context, "ok")
+
+        def failed(exception_context: Any) -> None:
+            context = exception_context.execution_context
+            if context is not None:
+                finish(context, _error_kind(exception_context))
+
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        event.listen(engine, "handle_error", failed)
+
+
+def instrument_core(
+    core: CoreAdapter, observers: Sequence[CallObserver], tracer: Tracer | None = None
+) -> None:
+    """Report every statement of ``core`` to ``observers`` (traced when ``tracer`` is given)."""
+    statements = CoreStatements(core.engine.dialect.name, observers, tracer)
+    for engine in core.sync_engines:
+        statements.listen(engine)
+    core.watch_reads(statements)
 
 
 def _error_kind(exception_context: Any) -> str:
@@ -147,5 +182,4 @@ def attach_observers(
     """
     for observer in observers:
         backends.add_observer(observer)
-    for engine in backends.core.sync_engines:
-        instrument_core(engine, observers, tracer)
+    instrument_core(backends.core, observers, tracer)
