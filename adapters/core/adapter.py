@@ -244,25 +244,29 @@ class CoreAdapter:
                 )
                 yield conn
 
-    async def _rows(self, statement: Select[Any] | CompoundSelect[Any]) -> Sequence[Fields]:
+    async def _rows(
+        self,
+        shape: Hashable,
+        build: Callable[[Mapping[str, Any] | None], Select[Any] | CompoundSelect[Any]],
+        values: dict[str, Any],
+    ) -> Sequence[Fields]:
+        """The rows of ``build``'s statement, compiled once per ``shape`` on PostgreSQL.
+
+        ``build(None)`` writes the statement with value-less parameters (and
+        ``= ANY`` for key lists), for ``ServerReads``; ``build(values)`` with
+        the values bound, for the engines. ``shape`` must tell apart every
+        statement ``build`` may write (the table, the filters present).
+        """
         reads.mark(reads.CORE)
         with _translate():
+            if isinstance(self._reads, ServerReads):
+                return await self._reads.shaped(shape, lambda: build(None), values)
+            statement = build(values)
             if self._reads is not None:
-                if isinstance(self._reads, ServerReads):
-                    return await self._reads.rows(statement)
                 return [row._mapping for row in await self._reads.rows(statement)]
             async with self.engine.connect() as conn:
                 result = await conn.execute(statement)
                 return [row._mapping for row in result.all()]
-
-    async def _shaped_rows(
-        self, shape: Hashable, build: Callable[[], Select[Any]], values: dict[str, Any]
-    ) -> Sequence[Fields]:
-        """A PostgreSQL core's read compiled once per ``shape`` (``ServerReads.shaped``)."""
-        assert isinstance(self._reads, ServerReads)
-        reads.mark(reads.CORE)
-        with _translate():
-            return await self._reads.shaped(shape, build, values)
 
     async def _scalar(self, statement: Select[Any]) -> Any:
         reads.mark(reads.CORE)
@@ -345,16 +349,12 @@ class CoreAdapter:
     ) -> Sequence[Fields]:
         """The rows of ``column``'s table whose ``column`` is one of ``keys``."""
         table = column.table
-        if not isinstance(self._reads, ServerReads):
-            return await self._rows(select(table).where(column.in_(keys)).order_by(*order_by))
 
-        def build() -> Select[Any]:
-            # = ANY of one array: the same text, and prepared statement, for any number of keys.
-            wanted = bindparam("keys", type_=ARRAY(column.type))
-            return select(table).where(column == any_(wanted)).order_by(*order_by)
+        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+            return select(table).where(_one_of(column, "keys", bound)).order_by(*order_by)
 
         shape = ("keys", table.name, column.name, tuple(c.name for c in order_by))
-        return await self._shaped_rows(shape, build, {"keys": keys})
+        return await self._rows(shape, build, {"keys": keys})
 
     async def _page(
         self,
@@ -379,11 +379,8 @@ class CoreAdapter:
                 statement = statement.where(id_column > _bind("after", bound))
             return statement.order_by(id_column).limit(_bind("limit", bound, Integer))
 
-        if isinstance(self._reads, ServerReads):
-            shape = ("page", table.name, tuple(f.name for f in filters), after is not None)
-            rows = await self._shaped_rows(shape, build, values)
-        else:
-            rows = await self._rows(build(values))
+        shape = ("page", table.name, tuple(f.name for f in filters), after is not None)
+        rows = await self._rows(shape, build, values)
         return Page(items=[make(row) for row in rows[:first]], has_next=len(rows) > first)
 
     async def _count(self, table: Table, filters: Sequence[_Filter]) -> int:
@@ -393,11 +390,9 @@ class CoreAdapter:
             counted = select(func.count().label("n")).select_from(table)
             return counted.where(*_conditions(filters, bound))
 
-        if isinstance(self._reads, ServerReads):
-            shape = ("count", table.name, tuple(f.name for f in filters))
-            [row] = await self._shaped_rows(shape, build, {f.name: f.value for f in filters})
-            return int(row["n"])
-        return int(await self._scalar(build({f.name: f.value for f in filters})))
+        shape = ("count", table.name, tuple(f.name for f in filters))
+        [row] = await self._rows(shape, build, {f.name: f.value for f in filters})
+        return int(row["n"])
 
     # --- customers -----------------------------------------------------------
 
@@ -434,14 +429,22 @@ class CoreAdapter:
         """
         if not customer_ids:
             return []
-        cents = cast(func.round(order_lines.c.unit_price * literal_column("100")), BigInteger)
-        statement = (
-            select(orders.c.customer_id, func.sum(order_lines.c.quantity * cents).label("cents"))
-            .select_from(orders.join(order_lines, order_lines.c.order_id == orders.c.id))
-            .where(orders.c.customer_id.in_(_distinct(customer_ids)), orders.c.status == "placed")
-            .group_by(orders.c.customer_id)
-        )
-        totals = {row["customer_id"]: _cents(row["cents"]) for row in await self._rows(statement)}
+
+        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+            cents = cast(func.round(order_lines.c.unit_price * literal_column("100")), BigInteger)
+            total = func.sum(order_lines.c.quantity * cents).label("cents")
+            return (
+                select(orders.c.customer_id, total)
+                .select_from(orders.join(order_lines, order_lines.c.order_id == orders.c.id))
+                .where(
+                    _one_of(orders.c.customer_id, "ids", bound),
+                    orders.c.status == literal_column("'placed'"),
+                )
+                .group_by(orders.c.customer_id)
+            )
+
+        rows = await self._rows("open_balances", build, {"ids": _distinct(customer_ids)})
+        totals = {row["customer_id"]: _cents(row["cents"]) for row in rows}
         zero = Decimal("0.00")
         return [totals.get(customer_id, zero) for customer_id in customer_ids]
 
@@ -490,12 +493,9 @@ class CoreAdapter:
         return await self._by_key(warehouses.c.code, codes, _warehouse, lambda r: r.code)
 
     async def list_warehouses(self) -> list[WarehouseRecord]:
-        if isinstance(self._reads, ServerReads):
-            rows = await self._shaped_rows(
-                ("all", warehouses.name), lambda: select(warehouses).order_by(warehouses.c.id), {}
-            )
-        else:
-            rows = await self._rows(select(warehouses).order_by(warehouses.c.id))
+        rows = await self._rows(
+            ("all", warehouses.name), lambda _: select(warehouses).order_by(warehouses.c.id), {}
+        )
         return [_warehouse(row) for row in rows]
 
     # --- orders --------------------------------------------------------------
@@ -542,33 +542,44 @@ class CoreAdapter:
                 raise ValueError("first must not be negative")
             groups.setdefault((first, after, status), []).append(customer_id)
 
-        branches: list[Select[Any]] = []
+        values: dict[str, Any] = {}
         for index, ((first, after, status), customer_ids) in enumerate(groups.items()):
-            conditions: list[ColumnElement[bool]] = [
-                orders.c.customer_id.in_(_distinct(customer_ids))
-            ]
+            values[f"g{index}_ids"] = _distinct(customer_ids)
+            values[f"g{index}_limit"] = first + 1
             if after is not None:
-                conditions.append(orders.c.id > after)
+                values[f"g{index}_after"] = after
             if status is not None:
-                conditions.append(orders.c.status == status)
-            ranked = (
-                select(
-                    # The group index is a trusted int: a literal keeps the
-                    # branches' columns aligned without an extra parameter.
-                    literal_column(str(index), Integer).label("grp"),
-                    *orders.c,
-                    func.row_number()
-                    .over(partition_by=orders.c.customer_id, order_by=orders.c.id)
-                    .label("rn"),
+                values[f"g{index}_status"] = status
+        # What the statement's text depends on: per group, whether after and status are given.
+        shape = tuple((after is not None, status is not None) for _, after, status in groups)
+
+        def build(bound: Mapping[str, Any] | None = None) -> Select[Any] | CompoundSelect[Any]:
+            branches: list[Select[Any]] = []
+            for index, (has_after, has_status) in enumerate(shape):
+                conditions = [_one_of(orders.c.customer_id, f"g{index}_ids", bound)]
+                if has_after:
+                    conditions.append(orders.c.id > _bind(f"g{index}_after", bound))
+                if has_status:
+                    conditions.append(orders.c.status == _bind(f"g{index}_status", bound))
+                ranked = (
+                    select(
+                        # The group index is a trusted int: a literal keeps the
+                        # branches' columns aligned without an extra parameter.
+                        literal_column(str(index), Integer).label("grp"),
+                        *orders.c,
+                        func.row_number()
+                        .over(partition_by=orders.c.customer_id, order_by=orders.c.id)
+                        .label("rn"),
+                    )
+                    .where(*conditions)
+                    .subquery(f"g{index}")
                 )
-                .where(*conditions)
-                .subquery(f"g{index}")
-            )
-            branches.append(select(ranked).where(ranked.c.rn <= first + 1))
-        statement = branches[0] if len(branches) == 1 else union_all(*branches)
+                limit = _bind(f"g{index}_limit", bound, Integer)
+                branches.append(select(ranked).where(ranked.c.rn <= limit))
+            return branches[0] if len(branches) == 1 else union_all(*branches)
 
         found: dict[tuple[int, int], list[tuple[int, OrderRecord]]] = {}
-        for row in await self._rows(statement):
+        for row in await self._rows(("orders_of_customers", shape), build, values):
             key = (row["grp"], row["customer_id"])
             found.setdefault(key, []).append((row["rn"], _order(row)))
         group_index = {params: index for index, params in enumerate(groups)}
@@ -590,14 +601,18 @@ class CoreAdapter:
         """Order counts per (customer id, status or ``None`` for all), one GROUP BY."""
         if not keys:
             return []
-        statement = (
-            select(orders.c.customer_id, orders.c.status, func.count().label("n"))
-            .where(orders.c.customer_id.in_(_distinct(key[0] for key in keys)))
-            .group_by(orders.c.customer_id, orders.c.status)
-        )
+
+        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+            return (
+                select(orders.c.customer_id, orders.c.status, func.count().label("n"))
+                .where(_one_of(orders.c.customer_id, "ids", bound))
+                .group_by(orders.c.customer_id, orders.c.status)
+            )
+
+        ids = _distinct(key[0] for key in keys)
         by_status: dict[tuple[int, str], int] = {}
         totals: dict[int, int] = {}
-        for row in await self._rows(statement):
+        for row in await self._rows("order_counts", build, {"ids": ids}):
             customer_id, count = row["customer_id"], row["n"]
             by_status[(customer_id, row["status"])] = count
             totals[customer_id] = totals.get(customer_id, 0) + count
@@ -829,6 +844,16 @@ def _bind(name: str, values: Mapping[str, Any] | None, kind: Any = None) -> Bind
     if values is None:
         return bindparam(name, type_=kind)
     return bindparam(name, values[name], type_=kind)
+
+
+def _one_of(
+    column: Column[Any], name: str, values: Mapping[str, Any] | None
+) -> ColumnElement[bool]:
+    """``column`` is one of the list ``name``: ``= ANY`` of one array parameter when
+    compiled for a shape (the text does not vary with the list's length), else ``IN``."""
+    if values is None:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(values[name])
 
 
 def _conditions(

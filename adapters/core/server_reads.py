@@ -10,8 +10,8 @@ text once per *shape* (which filters, which table: the caller names it), with
 statement, do not change with the number of keys. asyncpg then runs it in
 the loop and hands back ``Decimal`` and aware datetimes; the columns' own
 types (``Money``, ``UTCDateTime``) still convert what comes back, so a read
-gives the same values as through SQLAlchemy. Statements without a shape
-(counts with a window, aggregates) are compiled on each call.
+gives the same values as through SQLAlchemy. A statement without a shape
+(the health check's ``SELECT 1``) is compiled on each call.
 
 A single statement needs no transaction and the pool does not pre-ping: a
 read that finds its pooled connection dead (the server restarted) is

@@ -228,7 +228,7 @@ async def test_a_failed_read_leaves_the_next_one_a_working_connection(tmp_path: 
     core = await _seeded(tmp_path / "core.db")
     try:
         with pytest.raises(BackendUnavailable):
-            await core._rows(select(customers).where(customers.c.id == func.no_such_function()))
+            await core._scalar(select(func.no_such_function()))
         assert await _count(core) == 1
     finally:
         await core.aclose()
