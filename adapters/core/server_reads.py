@@ -53,6 +53,10 @@ _DEAD_CONNECTION = (
     ConnectionError,
 )
 
+#: Compiled shapes kept at most. The code's reads have a few dozen; the windowed
+#: orders per customer one per pattern of argument groups, which a client chooses.
+MAX_SHAPES = 512
+
 _log = logging.getLogger("adapters.core.reads")
 
 
@@ -128,6 +132,9 @@ class ServerReads:
         """
         compiled = self._shapes.get(shape)
         if compiled is None:
+            if len(self._shapes) >= MAX_SHAPES:
+                # The oldest first: a client's rare patterns cannot grow the worker.
+                del self._shapes[next(iter(self._shapes))]
             compiled = self._shapes[shape] = self._compile(build())[0]
         return await self._fetch(compiled, values)
 

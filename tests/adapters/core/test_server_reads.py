@@ -11,6 +11,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from adapters.core import CoreAdapter
+from adapters.core.server_reads import MAX_SHAPES
 from adapters.core.tables import customers, order_lines, orders, products
 from adapters.errors import BackendTimeout, BackendUnavailable
 from tests.support.core import fresh_pg_schema
@@ -188,3 +189,29 @@ async def test_page_filters_and_grouped_reads_match_on_postgres(postgres_url: st
     assert order is not None and order.currency == "EU"
     assert [c.id for c in named.items] == [1, 2]
     assert escaped.items == []
+
+
+async def test_the_compiled_shapes_a_client_can_vary_stay_bounded(postgres_url: str) -> None:
+    async with fresh_pg_schema(postgres_url) as url, CoreAdapter(url) as core:
+        await _with_a_customer(core)
+        async with core.transaction() as conn:
+            await conn.execute(
+                insert(orders).values(
+                    id=5, order_number="O-5", customer_id=1, status="placed", currency="USD"
+                )
+            )
+        for pattern in range(MAX_SHAPES + 20):
+            # Five argument groups, each with or without after and status: 4**5 shapes.
+            keys = [
+                (
+                    1,
+                    group + 1,
+                    0 if pattern >> (2 * group) & 1 else None,
+                    "placed" if pattern >> (2 * group + 1) & 1 else None,
+                )
+                for group in range(5)
+            ]
+            pages = await core.orders_of_customers(keys)
+            assert [[o.order_number for o in page.items] for page in pages] == [["O-5"]] * 5
+        kept = len(core._reads._shapes)  # type: ignore[union-attr]
+    assert kept == MAX_SHAPES
