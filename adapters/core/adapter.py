@@ -99,8 +99,9 @@ class CoreAdapter:
             honoured: its ``-c name=value`` pairs become session settings, so
             a core living in its own schema needs nothing but its URL.
         pool_size: connections kept open (PostgreSQL and SQLite files); on
-            PostgreSQL (asyncpg) the reads have an asyncpg pool of this size
-            of their own (``ServerReads``) beside the writes' engine.
+            PostgreSQL (asyncpg) the reads have an asyncpg pool of at most
+            this size of their own (``ServerReads``, opened on demand) beside
+            the writes' engine.
         statement_timeout: seconds one statement may run (PostgreSQL) or wait
             for a lock (SQLite); also the connect and pool checkout budget.
         echo: log every statement (development only).
@@ -350,7 +351,7 @@ class CoreAdapter:
         """The rows of ``column``'s table whose ``column`` is one of ``keys``."""
         table = column.table
 
-        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+        def build(bound: Mapping[str, Any] | None) -> Select[Any]:
             return select(table).where(_one_of(column, "keys", bound)).order_by(*order_by)
 
         shape = ("keys", table.name, column.name, tuple(c.name for c in order_by))
@@ -373,7 +374,7 @@ class CoreAdapter:
         if after is not None:
             values["after"] = after
 
-        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+        def build(bound: Mapping[str, Any] | None) -> Select[Any]:
             statement = select(table).where(*_conditions(filters, bound))
             if after is not None:
                 statement = statement.where(id_column > _bind("after", bound))
@@ -386,7 +387,7 @@ class CoreAdapter:
     async def _count(self, table: Table, filters: Sequence[_Filter]) -> int:
         """How many rows of ``table`` pass ``filters``."""
 
-        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+        def build(bound: Mapping[str, Any] | None) -> Select[Any]:
             counted = select(func.count().label("n")).select_from(table)
             return counted.where(*_conditions(filters, bound))
 
@@ -430,7 +431,7 @@ class CoreAdapter:
         if not customer_ids:
             return []
 
-        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+        def build(bound: Mapping[str, Any] | None) -> Select[Any]:
             cents = cast(func.round(order_lines.c.unit_price * literal_column("100")), BigInteger)
             total = func.sum(order_lines.c.quantity * cents).label("cents")
             return (
@@ -553,7 +554,7 @@ class CoreAdapter:
         # What the statement's text depends on: per group, whether after and status are given.
         shape = tuple((after is not None, status is not None) for _, after, status in groups)
 
-        def build(bound: Mapping[str, Any] | None = None) -> Select[Any] | CompoundSelect[Any]:
+        def build(bound: Mapping[str, Any] | None) -> Select[Any] | CompoundSelect[Any]:
             branches: list[Select[Any]] = []
             for index, (has_after, has_status) in enumerate(shape):
                 conditions = [_one_of(orders.c.customer_id, f"g{index}_ids", bound)]
@@ -602,7 +603,7 @@ class CoreAdapter:
         if not keys:
             return []
 
-        def build(bound: Mapping[str, Any] | None = None) -> Select[Any]:
+        def build(bound: Mapping[str, Any] | None) -> Select[Any]:
             return (
                 select(orders.c.customer_id, orders.c.status, func.count().label("n"))
                 .where(_one_of(orders.c.customer_id, "ids", bound))

@@ -3,6 +3,7 @@ connection retried, the URL's session settings applied, errors translated."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC
 from decimal import Decimal
 
@@ -50,6 +51,14 @@ async def _with_a_customer(core: CoreAdapter) -> None:
             )
 
 
+@pytest.fixture
+async def pg_core(postgres_url: str) -> AsyncIterator[CoreAdapter]:
+    """A core in a fresh schema with customers 1 and 2 (``_with_a_customer``)."""
+    async with fresh_pg_schema(postgres_url) as url, CoreAdapter(url) as core:
+        await _with_a_customer(core)
+        yield core
+
+
 async def test_reads_run_on_their_own_pool_one_statement_each_counted_and_watched(
     postgres_url: str,
 ) -> None:
@@ -87,20 +96,18 @@ async def test_reads_carry_the_urls_session_settings(postgres_url: str) -> None:
     assert name == "gateway"
 
 
-async def test_a_read_whose_connection_died_is_retried_on_a_fresh_one(postgres_url: str) -> None:
-    async with fresh_pg_schema(postgres_url) as url, CoreAdapter(url) as core:
-        await _with_a_customer(core)
-        # One read leaves a connection in the reads' pool; find its server process.
-        [pid] = [await core._scalar(text("SELECT pg_backend_pid()"))]  # type: ignore[arg-type]
-        async with core.transaction() as conn:
-            killed = (
-                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            ).scalar_one()
-        assert killed is True
-        # The pooled connection is dead (no pre-ping would notice): the read still answers.
-        [customer] = await core.customers_by_account(["C-000001"])
-        assert customer is not None
-        assert await core._scalar(text("SELECT pg_backend_pid()")) != pid  # type: ignore[arg-type]
+async def test_a_read_whose_connection_died_is_retried_on_a_fresh_one(pg_core: CoreAdapter) -> None:
+    # One read leaves a connection in the reads' pool; find its server process.
+    [pid] = [await pg_core._scalar(text("SELECT pg_backend_pid()"))]  # type: ignore[arg-type]
+    async with pg_core.transaction() as conn:
+        killed = (
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        ).scalar_one()
+    assert killed is True
+    # The pooled connection is dead (no pre-ping would notice): the read still answers.
+    [customer] = await pg_core.customers_by_account(["C-000001"])
+    assert customer is not None
+    assert await pg_core._scalar(text("SELECT pg_backend_pid()")) != pid  # type: ignore[arg-type]
 
 
 async def test_a_read_over_the_statement_timeout_is_a_timeout(postgres_url: str) -> None:
@@ -132,51 +139,49 @@ async def test_a_missing_table_is_a_database_error_not_a_crash(postgres_url: str
             await core.list_products(first=5, after=None)
 
 
-async def test_page_filters_and_grouped_reads_match_on_postgres(postgres_url: str) -> None:
-    async with fresh_pg_schema(postgres_url) as url, CoreAdapter(url) as core:
-        await _with_a_customer(core)
-        async with core.transaction() as conn:
-            await conn.execute(
-                insert(products).values(
-                    [
-                        {"id": 1, "sku": "A", "name": "a", "category": "x", "unit_cost": 1},
-                        {"id": 2, "sku": "B", "name": "b", "category": "y", "unit_cost": 2},
-                        {"id": 3, "sku": "C", "name": "c", "category": "x", "unit_cost": 3},
-                    ]
-                )
+async def test_page_filters_and_grouped_reads_match_on_postgres(pg_core: CoreAdapter) -> None:
+    async with pg_core.transaction() as conn:
+        await conn.execute(
+            insert(products).values(
+                [
+                    {"id": 1, "sku": "A", "name": "a", "category": "x", "unit_cost": 1},
+                    {"id": 2, "sku": "B", "name": "b", "category": "y", "unit_cost": 2},
+                    {"id": 3, "sku": "C", "name": "c", "category": "x", "unit_cost": 3},
+                ]
             )
-            await conn.execute(
-                insert(orders).values(
-                    id=7, order_number="O-7", customer_id=1, status="placed", currency="EU"
-                )
+        )
+        await conn.execute(
+            insert(orders).values(
+                id=7, order_number="O-7", customer_id=1, status="placed", currency="EU"
             )
-            await conn.execute(
-                insert(order_lines).values(
-                    [
-                        {
-                            "order_id": 7,
-                            "line_no": 2,
-                            "product_id": 3,
-                            "quantity": 1,
-                            "unit_price": Decimal("3.10"),
-                        },
-                        {
-                            "order_id": 7,
-                            "line_no": 1,
-                            "product_id": 1,
-                            "quantity": 2,
-                            "unit_price": Decimal("1.05"),
-                        },
-                    ]
-                )
+        )
+        await conn.execute(
+            insert(order_lines).values(
+                [
+                    {
+                        "order_id": 7,
+                        "line_no": 2,
+                        "product_id": 3,
+                        "quantity": 1,
+                        "unit_price": Decimal("3.10"),
+                    },
+                    {
+                        "order_id": 7,
+                        "line_no": 1,
+                        "product_id": 1,
+                        "quantity": 2,
+                        "unit_price": Decimal("1.05"),
+                    },
+                ]
             )
-        page = await core.list_products(first=1, after=None, category="x")
-        rest = await core.list_products(first=5, after=page.items[0].id, category="x")
-        counted = await core.count_products(category="x", active=True)
-        [lines, none] = await core.lines_of_orders([7, 8])
-        [order] = await core.orders_by_number(["O-7"])
-        named = await core.list_customers(first=5, after=None, name_contains="CM")
-        escaped = await core.list_customers(first=5, after=None, name_contains="%")
+        )
+    page = await pg_core.list_products(first=1, after=None, category="x")
+    rest = await pg_core.list_products(first=5, after=page.items[0].id, category="x")
+    counted = await pg_core.count_products(category="x", active=True)
+    [lines, none] = await pg_core.lines_of_orders([7, 8])
+    [order] = await pg_core.orders_by_number(["O-7"])
+    named = await pg_core.list_customers(first=5, after=None, name_contains="CM")
+    escaped = await pg_core.list_customers(first=5, after=None, name_contains="%")
     assert [p.sku for p in page.items] == ["A"] and page.has_next
     assert [p.sku for p in rest.items] == ["C"] and not rest.has_next
     assert counted == 2
@@ -191,27 +196,25 @@ async def test_page_filters_and_grouped_reads_match_on_postgres(postgres_url: st
     assert escaped.items == []
 
 
-async def test_the_compiled_shapes_a_client_can_vary_stay_bounded(postgres_url: str) -> None:
-    async with fresh_pg_schema(postgres_url) as url, CoreAdapter(url) as core:
-        await _with_a_customer(core)
-        async with core.transaction() as conn:
-            await conn.execute(
-                insert(orders).values(
-                    id=5, order_number="O-5", customer_id=1, status="placed", currency="USD"
-                )
+async def test_the_compiled_shapes_a_client_can_vary_stay_bounded(pg_core: CoreAdapter) -> None:
+    async with pg_core.transaction() as conn:
+        await conn.execute(
+            insert(orders).values(
+                id=5, order_number="O-5", customer_id=1, status="placed", currency="USD"
             )
-        for pattern in range(MAX_SHAPES + 20):
-            # Five argument groups, each with or without after and status: 4**5 shapes.
-            keys = [
-                (
-                    1,
-                    group + 1,
-                    0 if pattern >> (2 * group) & 1 else None,
-                    "placed" if pattern >> (2 * group + 1) & 1 else None,
-                )
-                for group in range(5)
-            ]
-            pages = await core.orders_of_customers(keys)
-            assert [[o.order_number for o in page.items] for page in pages] == [["O-5"]] * 5
-        kept = len(core._reads._shapes)  # type: ignore[union-attr]
+        )
+    for pattern in range(MAX_SHAPES + 20):
+        # Five argument groups, each with or without after and status: 4**5 shapes.
+        keys = [
+            (
+                1,
+                group + 1,
+                0 if pattern >> (2 * group) & 1 else None,
+                "placed" if pattern >> (2 * group + 1) & 1 else None,
+            )
+            for group in range(5)
+        ]
+        pages = await pg_core.orders_of_customers(keys)
+        assert [[o.order_number for o in page.items] for page in pages] == [["O-5"]] * 5
+    kept = len(pg_core._reads._shapes)  # type: ignore[union-attr]
     assert kept == MAX_SHAPES
